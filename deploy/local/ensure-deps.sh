@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Makes sure what GTS needs on this machine is installed and running on loopback:
+# PostgreSQL (with the `gts` role and database), Redis and ffmpeg. Installs missing
+# Debian packages when run as root; otherwise says exactly what to install.
+# Idempotent: safe to run before every start and every test run.
+set -euo pipefail
+
+PG_PORT="${GTS_PG_PORT:-5432}"
+REDIS_PORT="${GTS_REDIS_PORT:-6379}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+APT_UPDATED=""
+apt_install() {
+    if ! is_root; then
+        die "missing $*; install it with: sudo apt-get install -y $*  (or run this script as root)"
+    fi
+    if [ -z "$APT_UPDATED" ]; then
+        say "apt-get update"
+        apt-get update -qq
+        APT_UPDATED=1
+    fi
+    say "installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+wait_for() { # description, seconds, command...
+    local what=$1 seconds=$2; shift 2
+    for _ in $(seq 1 $((seconds * 5))); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.2
+    done
+    die "$what did not come up within ${seconds}s"
+}
+
+command -v cargo >/dev/null || die "cargo is missing: install Rust (rustup, stable >= 1.88) first"
+
+# --- PostgreSQL -------------------------------------------------------------------
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || ! command -v psql >/dev/null; then
+    apt_install postgresql postgresql-client
+fi
+if ! pg_isready -h 127.0.0.1 -p "$PG_PORT" -q; then
+    is_root || die "PostgreSQL is not running on 127.0.0.1:$PG_PORT; start it (sudo pg_ctlcluster <version> main start)"
+    version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    if ! pg_lsclusters -h 2>/dev/null | grep -q .; then
+        say "creating PostgreSQL cluster $version/main"
+        pg_createcluster "$version" main --port "$PG_PORT" >/dev/null
+    fi
+    cluster=$(pg_lsclusters -h | head -n 1 | awk '{print $1" "$2}')
+    say "starting PostgreSQL $cluster"
+    # shellcheck disable=SC2086
+    pg_ctlcluster --skip-systemctl-redirect $cluster start
+    wait_for "PostgreSQL" 30 pg_isready -h 127.0.0.1 -p "$PG_PORT" -q
+fi
+
+psql_admin() {
+    if is_root; then
+        runuser -u postgres -- psql -p "$PG_PORT" -v ON_ERROR_STOP=1 -qAt "$@"
+    else
+        psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"
+    fi
+}
+# The `gts` role owns the app database and creates the tests' throw-away databases.
+psql_admin -c "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'gts') THEN
+    CREATE ROLE gts LOGIN PASSWORD 'gts' CREATEDB;
+  END IF;
+END \$\$;"
+if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = 'gts'")" != "1" ]; then
+    say "creating database gts"
+    psql_admin -c "CREATE DATABASE gts OWNER gts"
+fi
+
+# --- Redis ------------------------------------------------------------------------
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server redis-tools
+if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+    say "starting Redis on 127.0.0.1:$REDIS_PORT"
+    mkdir -p /tmp/gts-redis
+    redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" \
+        --appendonly no --dir /tmp/gts-redis --logfile /tmp/gts-redis/redis.log
+    wait_for "Redis" 15 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping
+fi
+
+# --- Media tools --------------------------------------------------------------------
+command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffmpeg
+
+say "dependencies ready: PostgreSQL 127.0.0.1:$PG_PORT (role gts), Redis 127.0.0.1:$REDIS_PORT, ffmpeg"

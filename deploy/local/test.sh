@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: dependencies, formatting, lints, every test.
+#   deploy/local/test.sh            # everything
+#   deploy/local/test.sh -p gts-e2e # extra arguments go to `cargo test`
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gts/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+deploy/local/ensure-deps.sh
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+echo "==> cargo clippy (-D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> building the binaries the end-to-end tests run"
+cargo build --workspace --bins --locked
+
+# Throw-away databases of earlier, interrupted runs.
+stale=$(psql "postgres://gts:gts@127.0.0.1:${GTS_PG_PORT:-5432}/gts" -qAt \
+    -c "SELECT datname FROM pg_database WHERE datname LIKE 'gts\_test\_%'" 2>/dev/null || true)
+for db in $stale; do
+    psql "postgres://gts:gts@127.0.0.1:${GTS_PG_PORT:-5432}/gts" -qAt \
+        -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+done
+
+echo "==> cargo test"
+cargo test --workspace --locked "$@"

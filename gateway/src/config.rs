@@ -1,0 +1,69 @@
+//! The gateway's configuration.
+
+use std::{net::SocketAddr, time::Duration};
+
+use gts_common::{ConfigError, Env};
+
+/// Everything `gts-gateway` reads from the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HTTP listen address for grpc-web, gRPC and downloads (`GTS_GATEWAY_LISTEN`).
+    pub listen: SocketAddr,
+    /// The auth service (`GTS_AUTH_URL`).
+    pub auth_url: String,
+    /// The shootout service (`GTS_SHOOTOUT_URL`).
+    pub shootout_url: String,
+    /// The worker service (`GTS_WORKER_URL`).
+    pub worker_url: String,
+    /// Redis, for rate limits (`GTS_REDIS_URL`, required).
+    pub redis_url: String,
+    /// Redis key prefix (`GTS_REDIS_PREFIX`).
+    pub redis_prefix: String,
+    /// Browser origins allowed by CORS (`GTS_CORS_ORIGINS`, comma-separated).
+    pub cors_origins: Vec<String>,
+    /// Dependency probe interval (`GTS_HEALTH_INTERVAL_MS`).
+    pub health_interval: Duration,
+    /// How long in-flight calls may finish after SIGTERM (`GTS_SHUTDOWN_GRACE_MS`).
+    pub shutdown_grace: Duration,
+    /// How long start-up waits for Redis (`GTS_STARTUP_TIMEOUT_MS`).
+    pub startup_timeout: Duration,
+}
+
+impl Config {
+    /// Reads the configuration; errors name the variable.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let backend = |var: &str, default: &str| -> Result<String, ConfigError> {
+            Ok(env.url_or(var, &["http", "https"], default)?.to_string())
+        };
+        let origins: String = env.or(
+            "GTS_CORS_ORIGINS",
+            "http://127.0.0.1:8080,http://localhost:8080".to_owned(),
+        )?;
+        Ok(Self {
+            listen: env.or(
+                "GTS_GATEWAY_LISTEN",
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+            )?,
+            auth_url: backend("GTS_AUTH_URL", "http://127.0.0.1:50051")?,
+            shootout_url: backend("GTS_SHOOTOUT_URL", "http://127.0.0.1:50052")?,
+            worker_url: backend("GTS_WORKER_URL", "http://127.0.0.1:50053")?,
+            redis_url: env
+                .url(
+                    "GTS_REDIS_URL",
+                    &["redis", "rediss"],
+                    "the Redis URL, e.g. redis://127.0.0.1:6379",
+                )?
+                .to_string(),
+            redis_prefix: env.or("GTS_REDIS_PREFIX", "gts:".to_owned())?,
+            cors_origins: origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            health_interval: env.millis_or("GTS_HEALTH_INTERVAL_MS", Duration::from_secs(2))?,
+            shutdown_grace: env.millis_or("GTS_SHUTDOWN_GRACE_MS", Duration::from_secs(8))?,
+            startup_timeout: env.millis_or("GTS_STARTUP_TIMEOUT_MS", Duration::from_secs(30))?,
+        })
+    }
+}

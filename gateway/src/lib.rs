@@ -1,0 +1,127 @@
+//! The gateway: the browser's single entry point.
+//!
+//! grpc-web (tonic-web) and plain gRPC in, plain gRPC out to the backend that hosts the
+//! called service; CORS for the configured origins; the gateway's own health (following
+//! Redis) and reflection. Internal services are never routed (see [`routing`]).
+
+mod config;
+mod proxy;
+pub mod routing;
+
+pub use config::Config;
+
+use std::time::Duration;
+
+use axum::Router;
+use gts_common::{
+    health::{Dependency, HealthMonitor},
+    infra::StartError,
+    redis_conn::RedisHandle,
+    server,
+    shutdown::Shutdown,
+};
+use http::{HeaderName, HeaderValue, Method};
+use tokio::net::TcpListener;
+use tonic::{service::Routes, transport::Endpoint};
+use tonic_web::GrpcWebLayer;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::proxy::{Backends, GrpcProxy};
+
+/// Binds the configured address and serves until `shutdown` fires.
+pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
+    let listener = server::bind(config.listen).await?;
+    serve(config, listener, shutdown).await
+}
+
+/// Serves on an already bound listener (tests bind port 0).
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> Result<(), StartError> {
+    let redis = RedisHandle::connect(
+        &config.redis_url,
+        &config.redis_prefix,
+        config.startup_timeout,
+    )
+    .await?;
+    let backends = Backends {
+        auth: channel(&config.auth_url)?,
+        shootout: channel(&config.shootout_url)?,
+        worker: channel(&config.worker_url)?,
+    };
+
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let monitor = HealthMonitor::new(
+        reporter,
+        vec![],
+        vec![Dependency::Redis(redis.conn.clone())],
+        config.health_interval,
+    );
+    let monitor_task = tokio::spawn(monitor.run(shutdown.clone().wait()));
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| StartError::Other(e.to_string()))?;
+
+    let grpc_proxy = ServiceBuilder::new()
+        .layer(GrpcWebLayer::new())
+        .service(GrpcProxy::new(backends));
+    let app: Router = Routes::new(health_service)
+        .add_service(reflection)
+        .into_axum_router()
+        .fallback_service(grpc_proxy)
+        .layer(cors(&config.cors_origins)?)
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+
+    tracing::info!(address = ?listener.local_addr().ok(), "gateway listening");
+    let grace = config.shutdown_grace;
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().wait());
+    let result = tokio::select! {
+        result = server => result.map_err(StartError::from),
+        () = async { shutdown.wait().await; tokio::time::sleep(grace).await; } => Ok(()),
+    };
+    let _ = monitor_task.await;
+    result
+}
+
+fn channel(url: &str) -> Result<tonic::transport::Channel, StartError> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|e| StartError::Other(format!("invalid backend URL {url}: {e}")))?
+        .connect_timeout(Duration::from_secs(2))
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    Ok(endpoint.connect_lazy())
+}
+
+/// CORS for grpc-web: configured origins only; the gRPC status headers exposed.
+fn cors(origins: &[String]) -> Result<CorsLayer, StartError> {
+    let origins = origins
+        .iter()
+        .map(|o| {
+            HeaderValue::from_str(o)
+                .map_err(|_| StartError::Other(format!("GTS_CORS_ORIGINS: invalid origin {o:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let header = HeaderName::from_static;
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::POST, Method::GET, Method::OPTIONS])
+        .allow_headers([
+            header("content-type"),
+            header("authorization"),
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+            header("traceparent"),
+            header("tracestate"),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+        ])
+        .max_age(Duration::from_secs(600)))
+}

@@ -1,0 +1,19 @@
+//! Runtime shared by every GTS binary: configuration, telemetry, the gRPC server
+//! bootstrap (health that follows real dependencies, reflection, graceful shutdown),
+//! PostgreSQL and Redis connections, and the database-error classification that each
+//! service's own error type maps to `tonic::Status`.
+
+pub mod binary;
+pub mod config;
+pub mod db;
+pub mod db_error;
+pub mod health;
+pub mod infra;
+pub mod ops;
+pub mod redis_conn;
+pub mod server;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{ConfigError, Env};

@@ -1,0 +1,67 @@
+//! Settings every backend service shares: where it listens, its PostgreSQL and Redis,
+//! health probing and shutdown timing.
+
+use std::{net::SocketAddr, time::Duration};
+
+use crate::config::{ConfigError, Env};
+
+/// Shared settings of a backend service.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// gRPC listen address (`GTS_<SERVICE>_LISTEN`).
+    pub listen: SocketAddr,
+    /// PostgreSQL URL (`GTS_DATABASE_URL`, required).
+    pub database_url: String,
+    /// Pool size (`GTS_DATABASE_MAX_CONNECTIONS`, default 10).
+    pub database_max_connections: u32,
+    /// Redis URL (`GTS_REDIS_URL`, required).
+    pub redis_url: String,
+    /// Prefix of every Redis key (`GTS_REDIS_PREFIX`, default `gts:`).
+    pub redis_prefix: String,
+    /// How long start-up waits for PostgreSQL and Redis (`GTS_STARTUP_TIMEOUT_MS`, 30 s).
+    pub startup_timeout: Duration,
+    /// Dependency probe interval (`GTS_HEALTH_INTERVAL_MS`, default 2 s).
+    pub health_interval: Duration,
+    /// How long in-flight calls may finish after SIGTERM (`GTS_SHUTDOWN_GRACE_MS`, 8 s).
+    pub shutdown_grace: Duration,
+}
+
+impl ServiceSettings {
+    /// Reads the shared settings; `listen_var` is the service's own listen variable.
+    pub fn from_env(
+        env: &Env,
+        listen_var: &str,
+        default_listen: &str,
+    ) -> Result<Self, ConfigError> {
+        let listen = env.or(listen_var, parse_default(default_listen))?;
+        let database_url = env
+            .url(
+                "GTS_DATABASE_URL",
+                &["postgres", "postgresql"],
+                "the PostgreSQL URL, e.g. postgres://gts:gts@127.0.0.1:5432/gts",
+            )?
+            .to_string();
+        let redis_url = env
+            .url(
+                "GTS_REDIS_URL",
+                &["redis", "rediss"],
+                "the Redis URL, e.g. redis://127.0.0.1:6379",
+            )?
+            .to_string();
+        Ok(Self {
+            listen,
+            database_url,
+            database_max_connections: env.or("GTS_DATABASE_MAX_CONNECTIONS", 10)?,
+            redis_url,
+            redis_prefix: env.or("GTS_REDIS_PREFIX", "gts:".to_owned())?,
+            startup_timeout: env.millis_or("GTS_STARTUP_TIMEOUT_MS", Duration::from_secs(30))?,
+            health_interval: env.millis_or("GTS_HEALTH_INTERVAL_MS", Duration::from_secs(2))?,
+            shutdown_grace: env.millis_or("GTS_SHUTDOWN_GRACE_MS", Duration::from_secs(8))?,
+        })
+    }
+}
+
+fn parse_default(addr: &str) -> SocketAddr {
+    addr.parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+}

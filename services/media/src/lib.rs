@@ -1,0 +1,53 @@
+//! # gts-media: A/B assembly, encoders, plots and title-card video
+//!
+//! Works on plain mono `f32` buffers (nominal range [-1, 1)); it knows
+//! nothing about NAM, IRs or levelling. Every fallible function returns
+//! [`MediaError`]; no input makes it panic, and NaN/infinite samples are read
+//! as 0 (audio) or clamped (encoders).
+//!
+//! ## API at a glance
+//!
+//! ```text
+//! assembly::find_phrases(di: &[f32], sample_rate: u32, target_seconds: f32) -> Vec<Phrase>
+//!     Phrase { start: usize, end: usize }          // samples, half-open, contiguous from 0 to di.len()
+//!     3–5 s phrases for a 4 s target; cuts in quiet points or 5–100 ms before an attack.
+//!     Empty input -> []; input <= 1.25 × target -> one phrase.
+//! assembly::assemble_ab(chains: &[&[f32]], sample_rate: u32, phrases: &[Phrase], crossfade_ms: f32)
+//!     -> Result<AbTrack, MediaError>
+//!     AbTrack { samples: Vec<f32>, sample_rate: u32, cues: Vec<Cue> }   // serde; AbTrack::cues_json()
+//!     Cue { segment, phrase, chain: usize, start_ms: f64, end_ms: f64 } // exact sample positions
+//!     Segment k = phrase k / n of chain k % n. Length = n × Σ phrase lengths.
+//!     Equal-power (cos/sin) crossfade of `crossfade_ms` centred on each cue boundary.
+//!     Chains may differ in length (shorter = silence, longer = tail only used in crossfades).
+//! encode::write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), MediaError>    // 24-bit PCM
+//! encode::write_flac24(path: &Path, samples: &[f32], sample_rate: u32) -> Result<(), MediaError> // 24-bit FLAC
+//! encode::encode_flac24(samples: &[f32], sample_rate: u32) -> Result<Vec<u8>, MediaError>
+//! encode::to_i24(f32) -> i32 / encode::from_i24(i32) -> f32    // the quantiser both encoders use
+//! plot::spectrum_plot(path: &Path, curves: &[(String, &[f32])], sample_rate: u32) -> Result<(), MediaError>
+//! plot::level_chart(path: &Path, rows: &[LevelRow]) -> Result<(), MediaError>
+//!     LevelRow { name: String, integrated_lufs: f64, true_peak_dbtp: f64, rms_dbfs: f64 }
+//! video::render_video(out_mp4: &Path, ab_wav: &Path, cards: &[TitleCard], opts: &VideoOptions,
+//!                     cancel: &dyn Fn() -> bool) -> Result<(), MediaError>
+//!     TitleCard { start_ms: f64, end_ms: f64, title: String, lines: Vec<String> }
+//!     VideoOptions::default(): ffmpeg "ffmpeg" on PATH, 1920×1080, x264 veryfast, AAC 192k @ 48 kHz.
+//!     video::cards_from_cues(cues, chain_titles, chain_lines) builds one card per cue.
+//! ```
+//!
+//! Typical use from the render engine:
+//!
+//! ```text
+//! let phrases = find_phrases(&di, sr, 4.0);
+//! let track = assemble_ab(&[&a, &b, &c], sr, &phrases, 10.0)?;
+//! write_flac24(&dir.join("ab.flac"), &track.samples, sr)?;
+//! write_wav(&dir.join("ab.wav"), &track.samples, sr)?;   // ffmpeg's audio input
+//! render_video(&dir.join("ab.mp4"), &dir.join("ab.wav"), &cards, &VideoOptions::default(), &|| token.is_cancelled())?;
+//! ```
+
+pub mod assembly;
+pub mod encode;
+pub mod error;
+mod font;
+pub mod plot;
+pub mod video;
+
+pub use error::MediaError;

@@ -1,0 +1,131 @@
+//! `gts-render <shootout.toml | manifest.json> [--out DIR] [--no-video]`
+//!
+//! Renders a shootout offline with a progress bar and prints where the artifacts are.
+//! Given a manifest from an earlier render, it checks every input's SHA-256 and renders
+//! the recorded spec again.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use gts_render::{CancelToken, Manifest, Progress, ProgressSink, ShootoutSpec, Stage, render_shootout};
+use indicatif::{ProgressBar, ProgressStyle};
+
+struct Bar(ProgressBar);
+
+impl ProgressSink for Bar {
+    fn report(&self, progress: Progress) {
+        self.0.set_position((progress.overall * 1000.0).round() as u64);
+        let stage = match progress.stage {
+            Stage::Load => "loading",
+            Stage::Process => "processing",
+            Stage::Level => "levelling",
+            Stage::Analyse => "measuring",
+            Stage::Artifacts => "writing artifacts",
+            Stage::Done => "done",
+        };
+        let message = match progress.chain {
+            Some(chain) => format!("{stage} chain {}/{}", chain + 1, progress.chain_count),
+            None => stage.to_string(),
+        };
+        self.0.set_message(message);
+    }
+}
+
+struct Args {
+    input: PathBuf,
+    out: Option<PathBuf>,
+    no_video: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut input = None;
+    let mut out = None;
+    let mut no_video = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--out" | "-o" => out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?)),
+            "--no-video" => no_video = true,
+            "--help" | "-h" => return Err(String::new()),
+            other if input.is_none() && !other.starts_with('-') => input = Some(PathBuf::from(other)),
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
+    }
+    Ok(Args {
+        input: input.ok_or("missing <shootout.toml>")?,
+        out,
+        no_video,
+    })
+}
+
+fn default_out_dir(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "shootout".into());
+    input
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(format!("{stem}-render"))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("error: {message}");
+            }
+            eprintln!("usage: gts-render <shootout.toml | manifest.json> [--out DIR] [--no-video]");
+            return ExitCode::from(2);
+        }
+    };
+    let is_manifest = args.input.extension().is_some_and(|e| e == "json");
+    let loaded = if is_manifest {
+        Manifest::load_spec(&args.input)
+    } else {
+        ShootoutSpec::from_toml_file(&args.input)
+    };
+    let mut spec = match loaded {
+        Ok(spec) => spec,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if args.no_video {
+        spec.output.video = false;
+    }
+    let out_dir = args.out.unwrap_or_else(|| default_out_dir(&args.input));
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {percent:>3}% {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let sink = Bar(bar);
+    let result = render_shootout(&spec, &out_dir, &sink, &CancelToken::new());
+    sink.0.finish_and_clear();
+    match result {
+        Ok(report) => {
+            println!("Rendered {:?}: {} chain(s), {:.1} s each", spec.name, report.chains.len(), report.duration_seconds);
+            for chain in &report.chains {
+                println!(
+                    "  {}: {:.2} LUFS, {:.2} dBTP — {}",
+                    chain.name,
+                    chain.level.output_lufs,
+                    chain.level.true_peak_dbtp,
+                    chain.evaluation.join(" ")
+                );
+            }
+            println!("Artifacts in {}:", report.out_dir.display());
+            for artifact in &report.artifacts {
+                println!("  {}", report.out_dir.join(&artifact.file).display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

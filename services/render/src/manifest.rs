@@ -1,0 +1,166 @@
+//! The render manifest: everything needed to reproduce a render.
+//!
+//! Contract: the manifest holds the engine and crate versions, the full spec (with the
+//! paths used), the SHA-256 and size of every input file, the derived values (DI gains,
+//! tail, processing rates), the levelling outcome, metrics, evaluation, cue list and
+//! artifact list. It holds no timestamps, so the same render writes the same manifest.
+//! [`Manifest::load_spec`] reads one back and refuses it if any input file changed.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{RenderError, Result};
+use crate::pipeline::{ChainReport, DiReport, RenderReport, RenderedShootout, Artifact};
+use crate::spec::{Block, ShootoutSpec};
+use crate::versions::{CRATE_VERSIONS, ENGINE_VERSION};
+
+/// File name of the manifest inside the output directory.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// One input file and its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// `di`, `nam` or `cabinet_ir`.
+    pub role: String,
+    /// Path as used.
+    pub path: PathBuf,
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// The manifest document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Manifest format version.
+    pub format: u32,
+    /// `gts-render`.
+    pub engine: String,
+    /// Engine version.
+    pub engine_version: String,
+    /// Versions of the crates that shape the audio.
+    pub crates: BTreeMap<String, String>,
+    /// The spec rendered.
+    pub spec: ShootoutSpec,
+    /// Every input file.
+    pub inputs: Vec<InputFile>,
+    /// Output rate.
+    pub sample_rate: u32,
+    /// Tail after the DI, seconds.
+    pub tail_seconds: f64,
+    /// DI tracks and their gains.
+    pub di_tracks: Vec<DiReport>,
+    /// Chains with levelling, metrics and evaluation.
+    pub chains: Vec<ChainReport>,
+    /// Artifacts written.
+    pub artifacts: Vec<Artifact>,
+    /// The A/B cue list, when one was assembled.
+    #[serde(default)]
+    pub cues: serde_json::Value,
+}
+
+/// SHA-256 and size of a file.
+pub fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut file = std::fs::File::open(path).map_err(|e| RenderError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let read = file.read(&mut buffer).map_err(|e| RenderError::io(path, e))?;
+        if read == 0 {
+            break;
+        }
+        total += read as u64;
+        hasher.update(buffer.get(..read).unwrap_or_default());
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+/// Hashes every input the spec names.
+pub fn hash_inputs(spec: &ShootoutSpec) -> Result<Vec<InputFile>> {
+    let mut files: Vec<(String, PathBuf)> = spec
+        .di_tracks
+        .iter()
+        .map(|d| ("di".to_string(), d.path.clone()))
+        .collect();
+    for chain in &spec.chains {
+        for block in &chain.blocks {
+            match block {
+                Block::Nam { path, .. } => files.push(("nam".into(), path.clone())),
+                Block::Cabinet { path, .. } => files.push(("cabinet_ir".into(), path.clone())),
+                _ => {}
+            }
+        }
+    }
+    files
+        .into_iter()
+        .map(|(role, path)| {
+            let (sha256, bytes) = hash_file(&path)?;
+            Ok(InputFile {
+                role,
+                path,
+                sha256,
+                bytes,
+            })
+        })
+        .collect()
+}
+
+/// Writes the manifest for a finished render.
+pub fn write_manifest(
+    path: &Path,
+    spec: &ShootoutSpec,
+    rendered: &RenderedShootout,
+    report: &RenderReport,
+) -> Result<()> {
+    let cues_path = report.out_dir.join("cues.json");
+    let cues = std::fs::read_to_string(&cues_path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let manifest = Manifest {
+        format: 1,
+        engine: "gts-render".into(),
+        engine_version: ENGINE_VERSION.into(),
+        crates: CRATE_VERSIONS
+            .iter()
+            .map(|(name, version)| (name.to_string(), version.to_string()))
+            .collect(),
+        spec: spec.clone(),
+        inputs: rendered.inputs.clone(),
+        sample_rate: rendered.sample_rate,
+        tail_seconds: rendered.tail_seconds,
+        di_tracks: rendered.di_tracks.clone(),
+        chains: rendered.chains.clone(),
+        artifacts: report.artifacts.clone(),
+        cues,
+    };
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| RenderError::InvalidSpec(format!("manifest not serialisable: {e}")))?;
+    std::fs::write(path, text).map_err(|e| RenderError::io(path, e))
+}
+
+impl Manifest {
+    /// Reads a manifest and returns its spec if every input still has its recorded hash.
+    pub fn load_spec(path: &Path) -> Result<ShootoutSpec> {
+        let text = std::fs::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .map_err(|e| RenderError::InvalidSpec(format!("{}: {e}", path.display())))?;
+        for input in &manifest.inputs {
+            let (sha256, _) = hash_file(&input.path)?;
+            if sha256 != input.sha256 {
+                return Err(RenderError::InvalidSpec(format!(
+                    "{} changed since the manifest was written (sha256 {sha256}, recorded {})",
+                    input.path.display(),
+                    input.sha256
+                )));
+            }
+        }
+        Ok(manifest.spec)
+    }
+}

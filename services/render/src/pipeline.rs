@@ -1,0 +1,410 @@
+//! The whole shootout: load, render every chain, level, measure, write artifacts.
+//!
+//! Contract: [`render_chains`] validates the spec, hashes and decodes every input, brings
+//! each DI track to the input level (gated RMS) and the output rate and concatenates the
+//! tracks with a gap (one DI timeline that every chain hears identically), loads every
+//! model and IR before processing any audio, then renders the chains on up to
+//! `available_parallelism` threads (each chain is deterministic on its own, so thread
+//! count never changes the samples), levels each one and measures it. Every chain gets
+//! the same tail (the longest any chain needs), so all outputs have equal length.
+//! [`render_shootout`] adds the artifacts and the manifest. Progress is reported per
+//! block and per 4096-sample NAM block; the cancel token is checked between blocks and
+//! inside the NAM, convolution and levelling loops.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::PreparedChain;
+use crate::decode::{MAX_DURATION_SECONDS, decode_file};
+use crate::error::{RenderError, Result};
+use crate::evaluation::evaluate;
+use crate::loudness::{LevelReport, gated_rms_dbfs, level_output};
+use crate::manifest::{InputFile, hash_inputs};
+use crate::metrics::{ChainMetrics, measure};
+use crate::progress::{CancelToken, Progress, ProgressSink, Stage};
+use crate::resample::resample;
+use crate::spec::ShootoutSpec;
+
+/// Share of the overall progress taken by loading, chains, analysis and artifacts.
+const LOAD_SHARE: f32 = 0.05;
+const CHAIN_SHARE: f32 = 0.80;
+const ANALYSE_SHARE: f32 = 0.05;
+/// Within a chain, the part before levelling.
+const PROCESS_SHARE: f32 = 0.9;
+
+/// How one DI track entered the render.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiReport {
+    /// File.
+    pub path: PathBuf,
+    /// Its native rate.
+    pub source_rate: u32,
+    /// Its length, seconds.
+    pub duration_seconds: f64,
+    /// Its gated RMS before levelling, dBFS.
+    pub measured_rms_dbfs: f64,
+    /// Gain applied to reach the input level, dB.
+    pub gain_db: f64,
+    /// Where it starts on the shootout timeline, seconds.
+    pub start_seconds: f64,
+}
+
+/// One rendered chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainReport {
+    /// Index in the spec.
+    pub index: usize,
+    /// Display name.
+    pub name: String,
+    /// One line per block.
+    pub blocks: Vec<String>,
+    /// Rate its blocks ran at.
+    pub processing_rate: u32,
+    /// Levelling outcome.
+    pub level: LevelReport,
+    /// Measurements of the levelled audio.
+    pub metrics: ChainMetrics,
+    /// Comparison with the shootout's mean.
+    pub evaluation: Vec<String>,
+}
+
+/// Every chain rendered and levelled, in memory.
+#[derive(Debug, Clone)]
+pub struct RenderedShootout {
+    /// Output rate of every signal below.
+    pub sample_rate: u32,
+    /// The levelled DI timeline (input level, output rate), without the tail.
+    pub di: Vec<f32>,
+    /// Tail rendered after the DI, seconds.
+    pub tail_seconds: f64,
+    /// How each DI track entered.
+    pub di_tracks: Vec<DiReport>,
+    /// Levelled audio per chain (all the same length: DI + tail).
+    pub chain_audio: Vec<Vec<f32>>,
+    /// Reports per chain.
+    pub chains: Vec<ChainReport>,
+    /// SHA-256 of every input file.
+    pub inputs: Vec<InputFile>,
+}
+
+struct ProgressTracker<'a> {
+    sink: &'a dyn ProgressSink,
+    chain_count: usize,
+    chain_fractions: Vec<AtomicU32>,
+}
+
+impl<'a> ProgressTracker<'a> {
+    fn new(sink: &'a dyn ProgressSink, chain_count: usize) -> Self {
+        Self {
+            sink,
+            chain_count,
+            chain_fractions: (0..chain_count).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    fn stage(&self, stage: Stage, fraction: f32, overall: f32) {
+        self.sink.report(Progress {
+            stage,
+            chain: None,
+            chain_count: self.chain_count,
+            fraction: fraction.clamp(0.0, 1.0),
+            overall: overall.clamp(0.0, 1.0),
+        });
+    }
+
+    fn chain(&self, stage: Stage, chain: usize, fraction: f32) {
+        let fraction = fraction.clamp(0.0, 1.0);
+        if let Some(slot) = self.chain_fractions.get(chain) {
+            slot.fetch_max(fraction.to_bits(), Ordering::Relaxed);
+        }
+        let done: f32 = self
+            .chain_fractions
+            .iter()
+            .map(|f| f32::from_bits(f.load(Ordering::Relaxed)))
+            .sum();
+        let overall = LOAD_SHARE + CHAIN_SHARE * done / self.chain_count.max(1) as f32;
+        self.sink.report(Progress {
+            stage,
+            chain: Some(chain),
+            chain_count: self.chain_count,
+            fraction,
+            overall: overall.clamp(0.0, 1.0),
+        });
+    }
+}
+
+/// Loads the DI tracks into one levelled timeline at the output rate.
+fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(Vec<f32>, Vec<DiReport>)> {
+    let rate = spec.output.sample_rate;
+    let gap = (spec.output.di_gap_seconds * f64::from(rate)).round() as usize;
+    let mut timeline = Vec::new();
+    let mut reports = Vec::new();
+    for (index, track) in spec.di_tracks.iter().enumerate() {
+        cancel.check()?;
+        let audio = decode_file(&track.path, MAX_DURATION_SECONDS)?;
+        let measured = gated_rms_dbfs(&audio.samples, audio.sample_rate).ok_or_else(|| {
+            RenderError::InvalidAudio {
+                path: track.path.clone(),
+                reason: "DI track is silent (nothing above −70 dBFS)".into(),
+            }
+        })?;
+        let gain_db = spec.output.input_level_dbfs - measured;
+        let gain = 10f64.powf(gain_db / 20.0) as f32;
+        let levelled: Vec<f32> = audio.samples.iter().map(|s| s * gain).collect();
+        let resampled = resample(&levelled, audio.sample_rate, rate)?;
+        if index > 0 {
+            timeline.resize(timeline.len() + gap, 0.0);
+        }
+        reports.push(DiReport {
+            path: track.path.clone(),
+            source_rate: audio.sample_rate,
+            duration_seconds: audio.duration_seconds(),
+            measured_rms_dbfs: measured,
+            gain_db,
+            start_seconds: timeline.len() as f64 / f64::from(rate),
+        });
+        timeline.extend(resampled);
+    }
+    Ok((timeline, reports))
+}
+
+/// Renders, levels and measures every chain (no files written).
+pub fn render_chains(
+    spec: &ShootoutSpec,
+    progress: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<RenderedShootout> {
+    spec.validate()?;
+    let tracker = ProgressTracker::new(progress, spec.chains.len());
+    let rate = spec.output.sample_rate;
+    tracker.stage(Stage::Load, 0.0, 0.0);
+    let inputs = hash_inputs(spec)?;
+    cancel.check()?;
+    let (di, di_tracks) = load_di(spec, cancel)?;
+    tracker.stage(Stage::Load, 0.5, LOAD_SHARE * 0.5);
+    let mut prepared = Vec::with_capacity(spec.chains.len());
+    for chain in &spec.chains {
+        cancel.check()?;
+        prepared.push(PreparedChain::load(chain, rate)?);
+    }
+    let tail_seconds = prepared
+        .iter()
+        .map(PreparedChain::tail_seconds)
+        .fold(0.0f64, f64::max);
+    tracker.stage(Stage::Load, 1.0, LOAD_SHARE);
+
+    let rendered = render_all(&mut prepared, &di, spec, tail_seconds, &tracker, cancel)?;
+
+    tracker.stage(Stage::Analyse, 0.0, LOAD_SHARE + CHAIN_SHARE);
+    let mut chain_audio = Vec::with_capacity(rendered.len());
+    let mut levels = Vec::with_capacity(rendered.len());
+    let mut metrics = Vec::with_capacity(rendered.len());
+    for (index, (audio, level)) in rendered.into_iter().enumerate() {
+        cancel.check()?;
+        metrics.push(measure(&audio, rate)?);
+        levels.push(level);
+        chain_audio.push(audio);
+        let fraction = (index + 1) as f32 / spec.chains.len() as f32;
+        tracker.stage(Stage::Analyse, fraction, LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE * fraction);
+    }
+    let evaluation = evaluate(&metrics);
+    let chains = prepared
+        .iter()
+        .zip(levels)
+        .zip(metrics)
+        .zip(evaluation)
+        .enumerate()
+        .map(|(index, (((chain, level), metrics), evaluation))| ChainReport {
+            index,
+            name: chain.spec.name.clone(),
+            blocks: chain.spec.blocks.iter().map(|b| b.describe()).collect(),
+            processing_rate: chain.processing_rate,
+            level,
+            metrics,
+            evaluation,
+        })
+        .collect();
+    Ok(RenderedShootout {
+        sample_rate: rate,
+        di,
+        tail_seconds,
+        di_tracks,
+        chain_audio,
+        chains,
+        inputs,
+    })
+}
+
+type ChainOutcome = Result<(Vec<f32>, LevelReport)>;
+
+/// Renders chains on a small thread pool; results come back in chain order.
+fn render_all(
+    prepared: &mut [PreparedChain],
+    di: &[f32],
+    spec: &ShootoutSpec,
+    tail_seconds: f64,
+    tracker: &ProgressTracker<'_>,
+    cancel: &CancelToken,
+) -> Result<Vec<(Vec<f32>, LevelReport)>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(prepared.len())
+        .max(1);
+    let queue: Vec<Mutex<Option<&mut PreparedChain>>> =
+        prepared.iter_mut().map(|c| Mutex::new(Some(c))).collect();
+    let results: Vec<Mutex<Option<ChainOutcome>>> = queue.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(slot) = queue.get(index) else { break };
+                    if failed.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let taken = slot.lock().ok().and_then(|mut guard| guard.take());
+                    let Some(chain) = taken else { continue };
+                    let outcome = render_one(chain, index, di, spec, tail_seconds, tracker, cancel);
+                    if outcome.is_err() {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    if let Some(Ok(mut result)) = results.get(index).map(Mutex::lock) {
+                        *result = Some(outcome);
+                    }
+                }
+            });
+        }
+    });
+    let mut outcomes = Vec::with_capacity(results.len());
+    let mut first_error: Option<RenderError> = None;
+    for result in results {
+        match result.into_inner().ok().flatten() {
+            Some(Ok(outcome)) => outcomes.push(outcome),
+            Some(Err(error)) => {
+                // Prefer a real failure over the cancellations it may have caused.
+                if first_error.as_ref().is_none_or(|e| matches!(e, RenderError::Cancelled)) {
+                    first_error = Some(error);
+                }
+            }
+            None => {}
+        }
+    }
+    if let Some(error) = first_error {
+        return Err(error);
+    }
+    cancel.check()?;
+    if outcomes.len() != prepared.len() {
+        return Err(RenderError::InvalidSpec("a chain did not render".into()));
+    }
+    Ok(outcomes)
+}
+
+fn render_one(
+    chain: &mut PreparedChain,
+    index: usize,
+    di: &[f32],
+    spec: &ShootoutSpec,
+    tail_seconds: f64,
+    tracker: &ProgressTracker<'_>,
+    cancel: &CancelToken,
+) -> ChainOutcome {
+    let rate = spec.output.sample_rate;
+    let name = chain.spec.name.clone();
+    tracker.chain(Stage::Process, index, 0.0);
+    let mut report_process = |f: f32| tracker.chain(Stage::Process, index, f * PROCESS_SHARE);
+    let mut audio = chain.render(di, rate, tail_seconds, cancel, &mut report_process)?;
+    tracker.chain(Stage::Level, index, PROCESS_SHARE);
+    let level = level_output(
+        &mut audio,
+        rate,
+        spec.output.loudness_target_lufs,
+        spec.output.true_peak_ceiling_dbtp,
+        cancel,
+    )
+    .map_err(|error| match error {
+        RenderError::SilentOutput { loudness_lufs, .. } => RenderError::SilentOutput {
+            chain: name.clone(),
+            loudness_lufs,
+        },
+        other => other,
+    })?;
+    tracker.chain(Stage::Level, index, 1.0);
+    Ok((audio, level))
+}
+
+/// Files written by a render.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// What it is (`chain_wav`, `chain_flac`, `ab_flac`, `cues`, `spectrum_png`, ...).
+    pub kind: String,
+    /// Chain index for per-chain files.
+    pub chain: Option<usize>,
+    /// File name inside the output directory.
+    pub file: String,
+}
+
+/// What [`render_shootout`] hands back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RenderReport {
+    /// Directory holding every artifact.
+    pub out_dir: PathBuf,
+    /// Output sample rate.
+    pub sample_rate: u32,
+    /// Length of every chain's audio, seconds.
+    pub duration_seconds: f64,
+    /// Tail after the DI, seconds.
+    pub tail_seconds: f64,
+    /// DI tracks.
+    pub di_tracks: Vec<DiReport>,
+    /// Chains.
+    pub chains: Vec<ChainReport>,
+    /// Files written.
+    pub artifacts: Vec<Artifact>,
+    /// The manifest (also listed in `artifacts`).
+    pub manifest_path: PathBuf,
+}
+
+/// Renders the shootout and writes its artifacts and manifest into `out_dir`.
+pub fn render_shootout(
+    spec: &ShootoutSpec,
+    out_dir: &Path,
+    progress: &dyn ProgressSink,
+    cancel: &CancelToken,
+) -> Result<RenderReport> {
+    let rendered = render_chains(spec, progress, cancel)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| RenderError::io(out_dir, e))?;
+    let tracker = ProgressTracker::new(progress, spec.chains.len());
+    let artifacts_start = LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE;
+    tracker.stage(Stage::Artifacts, 0.0, artifacts_start);
+    let mut artifacts = crate::artifacts::write_artifacts(spec, &rendered, out_dir, &tracker_callback(&tracker, artifacts_start), cancel)?;
+    let manifest_path = out_dir.join(crate::manifest::MANIFEST_FILE);
+    let report = RenderReport {
+        out_dir: out_dir.to_path_buf(),
+        sample_rate: rendered.sample_rate,
+        duration_seconds: rendered.chain_audio.first().map_or(0.0, |a| a.len() as f64 / f64::from(rendered.sample_rate)),
+        tail_seconds: rendered.tail_seconds,
+        di_tracks: rendered.di_tracks.clone(),
+        chains: rendered.chains.clone(),
+        artifacts: {
+            artifacts.push(Artifact {
+                kind: "manifest".into(),
+                chain: None,
+                file: crate::manifest::MANIFEST_FILE.into(),
+            });
+            artifacts
+        },
+        manifest_path: manifest_path.clone(),
+    };
+    crate::manifest::write_manifest(&manifest_path, spec, &rendered, &report)?;
+    tracker.stage(Stage::Done, 1.0, 1.0);
+    Ok(report)
+}
+
+fn tracker_callback<'a>(tracker: &'a ProgressTracker<'a>, start: f32) -> impl Fn(f32) + 'a {
+    move |fraction: f32| tracker.stage(Stage::Artifacts, fraction, start + (1.0 - start) * fraction)
+}

@@ -1,0 +1,532 @@
+//! The shootout description: DI tracks, chains of typed blocks, output options.
+//!
+//! Contract: a [`ShootoutSpec`] is plain serde data (TOML for the CLI, JSON in the
+//! manifest) mirroring the gRPC contract's block kinds. [`ShootoutSpec::validate`]
+//! checks every count and parameter range with a message naming the field, so the
+//! pipeline only ever sees values inside documented bounds.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::dsp::biquad::FilterShape;
+use crate::dsp::delay::DelayParams;
+use crate::dsp::reverb::{ReverbParams, ReverbPreset};
+use crate::error::{RenderError, Result};
+
+/// A whole shootout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShootoutSpec {
+    /// Display name.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// DI (dry) recordings, played in order (1–8).
+    pub di_tracks: Vec<DiTrack>,
+    /// Signal chains (1–16).
+    pub chains: Vec<ChainSpec>,
+    /// Output options.
+    #[serde(default)]
+    pub output: OutputOptions,
+}
+
+/// One DI recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiTrack {
+    /// Audio file (WAV, FLAC, MP3, AIFF, OGG).
+    pub path: PathBuf,
+    /// Optional display name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// One signal chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    /// Display name (shown on title cards and plots).
+    pub name: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: String,
+    /// The chain's input high-pass (before every block): on unless turned off.
+    #[serde(default = "default_true")]
+    pub high_pass: bool,
+    /// Its corner frequency.
+    #[serde(default = "default_high_pass_hz")]
+    pub high_pass_hz: f64,
+    /// Ordered blocks.
+    #[serde(default)]
+    pub blocks: Vec<Block>,
+}
+
+/// Delay presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DelayPreset {
+    /// 80 ms, 10 % feedback, 30 % mix.
+    Slapback,
+    /// 375 ms, 30 % feedback, 25 % mix.
+    Quarter,
+}
+
+/// A typed processing block (the gRPC `oneof`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Block {
+    /// A NAM amp/pedal capture.
+    Nam {
+        /// `.nam` file.
+        path: PathBuf,
+        /// Gain before the model, dB.
+        #[serde(default)]
+        input_gain_db: f64,
+    },
+    /// A cabinet impulse response.
+    Cabinet {
+        /// IR audio file.
+        path: PathBuf,
+        /// Wet mix 0..=1.
+        #[serde(default = "default_one")]
+        mix: f64,
+    },
+    /// A high-pass filter.
+    HighPass {
+        /// Corner, Hz.
+        frequency_hz: f64,
+    },
+    /// One EQ band (RBJ biquad).
+    Eq {
+        /// Filter shape.
+        shape: FilterShape,
+        /// Frequency, Hz.
+        frequency_hz: f64,
+        /// Gain, dB (shelves and peaking).
+        #[serde(default)]
+        gain_db: f64,
+        /// Quality factor.
+        #[serde(default = "default_q")]
+        q: f64,
+    },
+    /// A plain gain.
+    Gain {
+        /// dB.
+        gain_db: f64,
+    },
+    /// A feedback delay: a preset, optionally with fields overridden.
+    Delay {
+        /// Base preset (slapback if absent).
+        #[serde(default)]
+        preset: Option<DelayPreset>,
+        /// Delay time, ms.
+        #[serde(default)]
+        time_ms: Option<f64>,
+        /// Feedback 0..0.95.
+        #[serde(default)]
+        feedback: Option<f64>,
+        /// Wet mix 0..=1.
+        #[serde(default)]
+        mix: Option<f64>,
+    },
+    /// A reverb: a preset, optionally with fields overridden.
+    Reverb {
+        /// Base preset (room if absent).
+        #[serde(default)]
+        preset: Option<ReverbPreset>,
+        /// Room size 0..=1.
+        #[serde(default)]
+        room_size: Option<f64>,
+        /// Damping 0..=1.
+        #[serde(default)]
+        damping: Option<f64>,
+        /// Wet mix 0..=1.
+        #[serde(default)]
+        mix: Option<f64>,
+        /// Pre-delay, ms.
+        #[serde(default)]
+        pre_delay_ms: Option<f64>,
+    },
+    /// A noise gate.
+    NoiseGate {
+        /// Threshold, dBFS.
+        threshold_db: f64,
+    },
+}
+
+impl Block {
+    /// Short kind name (for progress, title cards and errors).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Nam { .. } => "nam",
+            Self::Cabinet { .. } => "cabinet",
+            Self::HighPass { .. } => "high_pass",
+            Self::Eq { .. } => "eq",
+            Self::Gain { .. } => "gain",
+            Self::Delay { .. } => "delay",
+            Self::Reverb { .. } => "reverb",
+            Self::NoiseGate { .. } => "noise_gate",
+        }
+    }
+
+    /// A one-line human description, e.g. for a title card.
+    pub fn describe(&self) -> String {
+        let file = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        match self {
+            Self::Nam { path, input_gain_db } => {
+                format!("NAM {} (input {input_gain_db:+.1} dB)", file(path))
+            }
+            Self::Cabinet { path, mix } => format!("Cab IR {} ({:.0}% wet)", file(path), mix * 100.0),
+            Self::HighPass { frequency_hz } => format!("High-pass {frequency_hz:.0} Hz"),
+            Self::Eq {
+                shape,
+                frequency_hz,
+                gain_db,
+                q,
+            } => format!("EQ {shape:?} {frequency_hz:.0} Hz {gain_db:+.1} dB Q {q:.2}"),
+            Self::Gain { gain_db } => format!("Gain {gain_db:+.1} dB"),
+            Self::Delay { .. } => {
+                let p = self.delay_params().unwrap_or(DelayParams::SLAPBACK);
+                format!(
+                    "Delay {:.0} ms, {:.0}% feedback, {:.0}% mix",
+                    p.time_ms,
+                    p.feedback * 100.0,
+                    p.mix * 100.0
+                )
+            }
+            Self::Reverb { preset, .. } => {
+                format!("Reverb {:?}", preset.unwrap_or(ReverbPreset::Room))
+            }
+            Self::NoiseGate { threshold_db } => format!("Noise gate {threshold_db:.0} dB"),
+        }
+    }
+
+    /// Resolved delay parameters (preset + overrides), for delay blocks.
+    pub fn delay_params(&self) -> Option<DelayParams> {
+        match self {
+            Self::Delay {
+                preset,
+                time_ms,
+                feedback,
+                mix,
+            } => {
+                let base = match preset {
+                    Some(DelayPreset::Quarter) => DelayParams::QUARTER,
+                    Some(DelayPreset::Slapback) | None => DelayParams::SLAPBACK,
+                };
+                Some(DelayParams {
+                    time_ms: time_ms.unwrap_or(base.time_ms),
+                    feedback: feedback.unwrap_or(base.feedback),
+                    mix: mix.unwrap_or(base.mix),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Resolved reverb parameters (preset + overrides), for reverb blocks.
+    pub fn reverb_params(&self) -> Option<ReverbParams> {
+        match self {
+            Self::Reverb {
+                preset,
+                room_size,
+                damping,
+                mix,
+                pre_delay_ms,
+            } => {
+                let base = preset.unwrap_or(ReverbPreset::Room).params();
+                Some(ReverbParams {
+                    room_size: room_size.unwrap_or(base.room_size),
+                    damping: damping.unwrap_or(base.damping),
+                    mix: mix.unwrap_or(base.mix),
+                    pre_delay_ms: pre_delay_ms.unwrap_or(base.pre_delay_ms),
+                    spring: base.spring,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Output options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputOptions {
+    /// Integrated loudness every chain is levelled to, LUFS (−40..=−5).
+    #[serde(default = "default_target")]
+    pub loudness_target_lufs: f64,
+    /// True-peak ceiling, dBTP (−6..=0).
+    #[serde(default = "default_ceiling")]
+    pub true_peak_ceiling_dbtp: f64,
+    /// DI level into every chain, dBFS gated RMS (−40..=−6).
+    #[serde(default = "default_input_level")]
+    pub input_level_dbfs: f64,
+    /// A/B phrase length, seconds (3..=5).
+    #[serde(default = "default_phrase")]
+    pub phrase_seconds: f64,
+    /// Render the MP4.
+    #[serde(default = "default_true")]
+    pub video: bool,
+    /// Output sample rate (44100, 48000, 88200 or 96000).
+    #[serde(default = "default_rate")]
+    pub sample_rate: u32,
+    /// Silence between consecutive DI tracks, seconds (0..=5).
+    #[serde(default = "default_gap")]
+    pub di_gap_seconds: f64,
+}
+
+impl Default for OutputOptions {
+    fn default() -> Self {
+        Self {
+            loudness_target_lufs: default_target(),
+            true_peak_ceiling_dbtp: default_ceiling(),
+            input_level_dbfs: default_input_level(),
+            phrase_seconds: default_phrase(),
+            video: true,
+            sample_rate: default_rate(),
+            di_gap_seconds: default_gap(),
+        }
+    }
+}
+
+fn default_name() -> String {
+    "Shootout".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_one() -> f64 {
+    1.0
+}
+fn default_q() -> f64 {
+    std::f64::consts::FRAC_1_SQRT_2
+}
+fn default_high_pass_hz() -> f64 {
+    80.0
+}
+fn default_target() -> f64 {
+    -14.0
+}
+fn default_ceiling() -> f64 {
+    -1.0
+}
+fn default_input_level() -> f64 {
+    -18.0
+}
+fn default_phrase() -> f64 {
+    4.0
+}
+fn default_rate() -> u32 {
+    48_000
+}
+fn default_gap() -> f64 {
+    1.0
+}
+
+/// Maximum DI tracks.
+pub const MAX_DI_TRACKS: usize = 8;
+/// Maximum chains.
+pub const MAX_CHAINS: usize = 16;
+/// Maximum blocks per chain.
+pub const MAX_BLOCKS: usize = 32;
+
+fn check_range(field: &str, value: f64, low: f64, high: f64) -> Result<()> {
+    if value.is_finite() && (low..=high).contains(&value) {
+        Ok(())
+    } else {
+        Err(RenderError::InvalidSpec(format!(
+            "{field} = {value} is outside {low}..={high}"
+        )))
+    }
+}
+
+fn check_optional(field: &str, value: Option<f64>, low: f64, high: f64) -> Result<()> {
+    value.map_or(Ok(()), |v| check_range(field, v, low, high))
+}
+
+impl ShootoutSpec {
+    /// Parses TOML and resolves relative paths against `base_dir`.
+    pub fn from_toml_str(text: &str, base_dir: &Path) -> Result<Self> {
+        let mut spec: Self =
+            toml::from_str(text).map_err(|e| RenderError::InvalidSpec(e.to_string()))?;
+        spec.resolve_paths(base_dir);
+        Ok(spec)
+    }
+
+    /// Reads a TOML file; relative paths are taken from the file's directory.
+    pub fn from_toml_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::from_toml_str(&text, base)
+    }
+
+    /// Makes every relative input path absolute-from `base_dir`.
+    pub fn resolve_paths(&mut self, base_dir: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base_dir.join(&*p);
+            }
+        };
+        self.di_tracks.iter_mut().for_each(|d| resolve(&mut d.path));
+        for chain in &mut self.chains {
+            for block in &mut chain.blocks {
+                match block {
+                    Block::Nam { path, .. } | Block::Cabinet { path, .. } => resolve(path),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Checks counts and every parameter's range.
+    pub fn validate(&self) -> Result<()> {
+        let spec_error = |m: String| Err(RenderError::InvalidSpec(m));
+        if self.di_tracks.is_empty() || self.di_tracks.len() > MAX_DI_TRACKS {
+            return spec_error(format!("di_tracks: need 1..={MAX_DI_TRACKS}, got {}", self.di_tracks.len()));
+        }
+        if self.chains.is_empty() || self.chains.len() > MAX_CHAINS {
+            return spec_error(format!("chains: need 1..={MAX_CHAINS}, got {}", self.chains.len()));
+        }
+        let o = &self.output;
+        check_range("output.loudness_target_lufs", o.loudness_target_lufs, -40.0, -5.0)?;
+        check_range("output.true_peak_ceiling_dbtp", o.true_peak_ceiling_dbtp, -6.0, 0.0)?;
+        check_range("output.input_level_dbfs", o.input_level_dbfs, -40.0, -6.0)?;
+        check_range("output.phrase_seconds", o.phrase_seconds, 3.0, 5.0)?;
+        check_range("output.di_gap_seconds", o.di_gap_seconds, 0.0, 5.0)?;
+        if ![44_100, 48_000, 88_200, 96_000].contains(&o.sample_rate) {
+            return spec_error(format!("output.sample_rate {} is not 44100, 48000, 88200 or 96000", o.sample_rate));
+        }
+        for (index, chain) in self.chains.iter().enumerate() {
+            let at = |field: &str| format!("chains[{index}].{field}");
+            if chain.name.trim().is_empty() {
+                return spec_error(format!("{}: a chain needs a name", at("name")));
+            }
+            check_range(&at("high_pass_hz"), chain.high_pass_hz, 10.0, 1000.0)?;
+            if chain.blocks.len() > MAX_BLOCKS {
+                return spec_error(format!("{}: at most {MAX_BLOCKS} blocks", at("blocks")));
+            }
+            for (b, block) in chain.blocks.iter().enumerate() {
+                let field = |name: &str| at(&format!("blocks[{b}].{name}"));
+                match block {
+                    Block::Nam { input_gain_db, .. } => {
+                        check_range(&field("input_gain_db"), *input_gain_db, -40.0, 40.0)?
+                    }
+                    Block::Cabinet { mix, .. } => check_range(&field("mix"), *mix, 0.0, 1.0)?,
+                    Block::HighPass { frequency_hz } => {
+                        check_range(&field("frequency_hz"), *frequency_hz, 10.0, 2000.0)?
+                    }
+                    Block::Eq {
+                        frequency_hz,
+                        gain_db,
+                        q,
+                        ..
+                    } => {
+                        check_range(&field("frequency_hz"), *frequency_hz, 20.0, 20_000.0)?;
+                        check_range(&field("gain_db"), *gain_db, -24.0, 24.0)?;
+                        check_range(&field("q"), *q, 0.1, 10.0)?;
+                    }
+                    Block::Gain { gain_db } => check_range(&field("gain_db"), *gain_db, -40.0, 40.0)?,
+                    Block::Delay {
+                        time_ms,
+                        feedback,
+                        mix,
+                        ..
+                    } => {
+                        check_optional(&field("time_ms"), *time_ms, 1.0, 2000.0)?;
+                        check_optional(&field("feedback"), *feedback, 0.0, 0.95)?;
+                        check_optional(&field("mix"), *mix, 0.0, 1.0)?;
+                    }
+                    Block::Reverb {
+                        room_size,
+                        damping,
+                        mix,
+                        pre_delay_ms,
+                        ..
+                    } => {
+                        check_optional(&field("room_size"), *room_size, 0.0, 1.0)?;
+                        check_optional(&field("damping"), *damping, 0.0, 1.0)?;
+                        check_optional(&field("mix"), *mix, 0.0, 1.0)?;
+                        check_optional(&field("pre_delay_ms"), *pre_delay_ms, 0.0, 200.0)?;
+                    }
+                    Block::NoiseGate { threshold_db } => {
+                        check_range(&field("threshold_db"), *threshold_db, -100.0, 0.0)?
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+name = "Cleans"
+[[di_tracks]]
+path = "di.wav"
+
+[[chains]]
+name = "Clean"
+blocks = [
+  { kind = "nam", path = "models/clean.nam", input_gain_db = 2.0 },
+  { kind = "cabinet", path = "irs/4x12.wav", mix = 0.8 },
+  { kind = "eq", shape = "peaking", frequency_hz = 800.0, gain_db = -3.0 },
+  { kind = "delay", preset = "quarter" },
+  { kind = "reverb", preset = "spring", mix = 0.3 },
+  { kind = "noise_gate", threshold_db = -60.0 },
+]
+
+[[chains]]
+name = "Bypass"
+high_pass = false
+
+[output]
+loudness_target_lufs = -16.0
+video = false
+"#;
+
+    #[test]
+    fn toml_parses_with_defaults_and_resolved_paths() {
+        let spec = ShootoutSpec::from_toml_str(EXAMPLE, Path::new("/base")).unwrap();
+        spec.validate().unwrap();
+        assert_eq!(spec.di_tracks[0].path, Path::new("/base/di.wav"));
+        assert!(spec.chains[0].high_pass);
+        assert_eq!(spec.chains[0].high_pass_hz, 80.0);
+        assert!(!spec.chains[1].high_pass);
+        assert_eq!(spec.output.phrase_seconds, 4.0);
+        assert_eq!(spec.output.input_level_dbfs, -18.0);
+        assert_eq!(spec.output.loudness_target_lufs, -16.0);
+        assert_eq!(spec.chains[0].blocks[3].delay_params(), Some(DelayParams::QUARTER));
+        let reverb = spec.chains[0].blocks[4].reverb_params().unwrap();
+        assert!(reverb.spring && reverb.mix == 0.3);
+        assert!(matches!(&spec.chains[0].blocks[1], Block::Cabinet { path, mix } if *mix == 0.8 && path.ends_with("irs/4x12.wav")));
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_field() {
+        let mut spec = ShootoutSpec::from_toml_str(EXAMPLE, Path::new("/")).unwrap();
+        spec.output.phrase_seconds = 9.0;
+        let message = spec.validate().unwrap_err().to_string();
+        assert!(message.contains("output.phrase_seconds"), "{message}");
+        let mut spec = ShootoutSpec::from_toml_str(EXAMPLE, Path::new("/")).unwrap();
+        spec.chains[0].blocks[2] = Block::Eq {
+            shape: FilterShape::Peaking,
+            frequency_hz: f64::NAN,
+            gain_db: 0.0,
+            q: 1.0,
+        };
+        let message = spec.validate().unwrap_err().to_string();
+        assert!(message.contains("chains[0].blocks[2].frequency_hz"), "{message}");
+        assert!(ShootoutSpec::from_toml_str("name = 3", Path::new("/")).is_err());
+        assert!(ShootoutSpec::from_toml_str(&EXAMPLE.replace("noise_gate", "fuzz"), Path::new("/")).is_err());
+    }
+}

@@ -1,0 +1,208 @@
+//! Whole-pipeline tests: levelling, true peak, determinism, cancellation, progress.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use gts_render::loudness::{integrated_lufs, true_peak_dbtp};
+use gts_render::synth::plucked_di;
+use gts_render::{
+    CancelToken, NoProgress, Progress, ProgressSink, RenderError, ShootoutSpec, Stage, render_chains,
+};
+
+fn four_chain_spec(dir: &Path, di_rate: u32, output_rate: u32, seconds: f64) -> ShootoutSpec {
+    let di = dir.join(format!("di_{di_rate}.wav"));
+    common::write_wav(&di, &[plucked_di(di_rate, seconds, 42)], di_rate, 24, false);
+    let fixtures = common::fixtures();
+    let toml = format!(
+        r#"
+name = "Levelling test"
+[[di_tracks]]
+path = "{di}"
+
+[[chains]]
+name = "Tiny WaveNet + 4x12"
+blocks = [
+  {{ kind = "nam", path = "{fx}/nam/wavenet.nam" }},
+  {{ kind = "cabinet", path = "{fx}/irs/4x12-classic.wav" }},
+  {{ kind = "eq", shape = "peaking", frequency_hz = 800.0, gain_db = -4.0, q = 1.2 }},
+]
+
+[[chains]]
+name = "LSTM + AC15 + slapback"
+blocks = [
+  {{ kind = "nam", path = "{fx}/nam/lstm.nam", input_gain_db = 6.0 }},
+  {{ kind = "cabinet", path = "{fx}/irs/1x12-ac15.wav", mix = 0.7 }},
+  {{ kind = "delay", preset = "slapback" }},
+]
+
+[[chains]]
+name = "Hot WaveNet + hall"
+blocks = [
+  {{ kind = "noise_gate", threshold_db = -70.0 }},
+  {{ kind = "nam", path = "{fx}/nam/wavenet.nam", input_gain_db = 12.0 }},
+  {{ kind = "gain", gain_db = 20.0 }},
+  {{ kind = "reverb", preset = "hall" }},
+]
+
+[[chains]]
+name = "DI + spring"
+high_pass = false
+blocks = [
+  {{ kind = "eq", shape = "high_shelf", frequency_hz = 3000.0, gain_db = 3.0 }},
+  {{ kind = "delay", preset = "quarter" }},
+  {{ kind = "reverb", preset = "spring" }},
+]
+
+[output]
+sample_rate = {output_rate}
+video = false
+"#,
+        di = di.display(),
+        fx = fixtures.display(),
+    );
+    ShootoutSpec::from_toml_str(&toml, dir).unwrap()
+}
+
+fn assert_levelled(spec: &ShootoutSpec) {
+    let rendered = render_chains(spec, &NoProgress, &CancelToken::new()).unwrap();
+    let rate = spec.output.sample_rate;
+    assert_eq!(rendered.chain_audio.len(), 4);
+    let length = rendered.chain_audio[0].len();
+    for (audio, report) in rendered.chain_audio.iter().zip(&rendered.chains) {
+        assert_eq!(audio.len(), length, "all chains have the same length");
+        // Measured independently of the levelling loop's own numbers.
+        let lufs = integrated_lufs(audio, rate).unwrap();
+        let peak = true_peak_dbtp(audio, rate).unwrap();
+        assert!((lufs - -14.0).abs() <= 0.1, "{}: {lufs} LUFS", report.name);
+        assert!(peak <= -1.0, "{}: {peak} dBTP", report.name);
+        assert!(audio.iter().all(|s| s.is_finite() && s.abs() < 1.0));
+        assert_eq!(report.level.output_lufs, lufs);
+    }
+    // Plucked strings peak well above −14 LUFS + 13 dB, so the limiter really worked.
+    let reductions: Vec<f64> = rendered.chains.iter().map(|c| c.level.max_limiter_reduction_db).collect();
+    assert!(reductions.iter().any(|&r| r > 0.5), "limiter reductions {reductions:?}");
+    // The DI was brought to −18 dBFS gated RMS.
+    let di_level = gts_render::loudness::gated_rms_dbfs(&rendered.di, rate).unwrap();
+    assert!((di_level - -18.0).abs() < 0.1, "DI level {di_level}");
+}
+
+#[test]
+fn every_chain_lands_on_target_at_48k() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_levelled(&four_chain_spec(dir.path(), 48_000, 48_000, 6.0));
+}
+
+#[test]
+fn every_chain_lands_on_target_at_44k1() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_levelled(&four_chain_spec(dir.path(), 44_100, 44_100, 6.0));
+}
+
+#[test]
+fn rendering_twice_gives_identical_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = four_chain_spec(dir.path(), 44_100, 48_000, 4.0);
+    let first = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
+    let second = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(first.chain_audio, second.chain_audio);
+    assert_eq!(first.chains, second.chains);
+}
+
+/// Cancels on the first processing report and counts what arrives afterwards.
+struct CancelOnProcess {
+    token: CancelToken,
+    after_cancel: Mutex<Vec<Progress>>,
+}
+
+impl ProgressSink for CancelOnProcess {
+    fn report(&self, progress: Progress) {
+        if self.token.is_cancelled() {
+            if let Ok(mut seen) = self.after_cancel.lock() {
+                seen.push(progress);
+            }
+        } else if progress.stage == Stage::Process && progress.fraction > 0.0 {
+            self.token.cancel();
+        }
+    }
+}
+
+#[test]
+fn cancellation_stops_within_a_block() {
+    let dir = tempfile::tempdir().unwrap();
+    // 30 s of DI: hundreds of 4096-sample NAM blocks per chain if it ran on.
+    let spec = four_chain_spec(dir.path(), 48_000, 48_000, 30.0);
+    let sink = CancelOnProcess {
+        token: CancelToken::new(),
+        after_cancel: Mutex::new(Vec::new()),
+    };
+    let result = render_chains(&spec, &sink, &sink.token);
+    assert!(matches!(result, Err(RenderError::Cancelled)), "{result:?}");
+    let after = sink.after_cancel.lock().unwrap();
+    // Each worker thread may finish the block it was in; nothing more.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    assert!(after.len() <= 2 * threads, "{} reports after cancelling", after.len());
+    assert!(after.iter().all(|p| p.stage == Stage::Process));
+}
+
+#[test]
+fn a_cancelled_token_stops_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
+    let token = CancelToken::new();
+    token.cancel();
+    assert!(matches!(render_chains(&spec, &NoProgress, &token), Err(RenderError::Cancelled)));
+}
+
+struct Recorder(Mutex<Vec<Progress>>);
+
+impl ProgressSink for Recorder {
+    fn report(&self, progress: Progress) {
+        self.0.lock().unwrap().push(progress);
+    }
+}
+
+#[test]
+fn progress_covers_every_stage_and_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = four_chain_spec(dir.path(), 48_000, 48_000, 3.0);
+    let recorder = Recorder(Mutex::new(Vec::new()));
+    render_chains(&spec, &recorder, &CancelToken::new()).unwrap();
+    let seen = recorder.0.lock().unwrap();
+    for stage in [Stage::Load, Stage::Process, Stage::Level, Stage::Analyse] {
+        assert!(seen.iter().any(|p| p.stage == stage), "{stage:?} reported");
+    }
+    for chain in 0..4 {
+        assert!(seen.iter().any(|p| p.chain == Some(chain) && p.stage == Stage::Level && p.fraction == 1.0));
+    }
+    assert!(seen.iter().all(|p| (0.0..=1.0).contains(&p.fraction) && (0.0..=1.0).contains(&p.overall)));
+    assert!(seen.iter().filter(|p| p.stage == Stage::Process).count() > 8, "per-block progress");
+}
+
+#[test]
+fn a_silent_di_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 1.0);
+    let silent = dir.path().join("silent.wav");
+    common::write_wav(&silent, &[vec![0.0; 48_000]], 48_000, 16, false);
+    spec.di_tracks[0].path = silent;
+    assert!(matches!(
+        render_chains(&spec, &NoProgress, &CancelToken::new()),
+        Err(RenderError::InvalidAudio { reason, .. }) if reason.contains("silent")
+    ));
+}
+
+#[test]
+fn two_di_tracks_are_joined_with_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
+    let second = dir.path().join("second.wav");
+    common::write_wav(&second, &[plucked_di(44_100, 1.5, 7)], 44_100, 16, false);
+    spec.di_tracks.push(gts_render::DiTrack { path: second, name: None });
+    spec.chains.truncate(1);
+    let rendered = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(rendered.di_tracks.len(), 2);
+    assert!((rendered.di_tracks[1].start_seconds - 3.0).abs() < 1e-9);
+    assert_eq!(rendered.di.len(), 48_000 * 2 + 48_000 + 72_000);
+}
