@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod db_error;
 pub mod health;
+pub mod identity;
 pub mod infra;
 pub mod ops;
 pub mod redis_conn;

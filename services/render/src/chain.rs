@@ -105,7 +105,9 @@ impl PreparedChain {
             .map(|(block, prepared)| match (block, prepared) {
                 (_, Prepared::Cabinet { ir_seconds, .. }) => *ir_seconds,
                 (Block::Delay { .. }, _) => block.delay_params().map_or(0.0, |p| p.tail_seconds()),
-                (Block::Reverb { .. }, _) => block.reverb_params().map_or(0.0, |p| p.tail_seconds()),
+                (Block::Reverb { .. }, _) => {
+                    block.reverb_params().map_or(0.0, |p| p.tail_seconds())
+                }
                 _ => 0.0,
             })
             .sum();
@@ -119,9 +121,11 @@ impl PreparedChain {
             .iter()
             .zip(&self.prepared)
             .filter_map(|(block, prepared)| match (block, prepared) {
-                (Block::Nam { path, .. }, Prepared::Nam(amp)) => {
-                    Some((path.clone(), amp.architecture().to_string(), amp.sample_rate()))
-                }
+                (Block::Nam { path, .. }, Prepared::Nam(amp)) => Some((
+                    path.clone(),
+                    amp.architecture().to_string(),
+                    amp.sample_rate(),
+                )),
                 _ => None,
             })
             .collect()
@@ -143,11 +147,23 @@ impl PreparedChain {
         let tail_samples = (tail_seconds * f64::from(rate)).round() as usize;
         signal.resize(signal.len() + tail_samples, 0.0);
         if self.spec.high_pass {
-            Biquad::new(FilterShape::HighPass, rate, self.spec.high_pass_hz, std::f64::consts::FRAC_1_SQRT_2, 0.0)
-                .process(&mut signal);
+            Biquad::new(
+                FilterShape::HighPass,
+                rate,
+                self.spec.high_pass_hz,
+                std::f64::consts::FRAC_1_SQRT_2,
+                0.0,
+            )
+            .process(&mut signal);
         }
         let block_count = self.spec.blocks.len().max(1) as f32;
-        for (index, (block, prepared)) in self.spec.blocks.iter().zip(self.prepared.iter_mut()).enumerate() {
+        for (index, (block, prepared)) in self
+            .spec
+            .blocks
+            .iter()
+            .zip(self.prepared.iter_mut())
+            .enumerate()
+        {
             cancel.check()?;
             let base = index as f32 / block_count;
             let mut inner = |f: f32| on_progress(base + f / block_count);
@@ -193,7 +209,10 @@ fn apply_block(
                 0.0,
             );
             // Settle on the model's first output so its DC offset makes no step.
-            dc_blocker.settle(at_model_rate.first().copied().unwrap_or(0.0), model_rate as usize);
+            dc_blocker.settle(
+                at_model_rate.first().copied().unwrap_or(0.0),
+                model_rate as usize,
+            );
             dc_blocker.process(&mut at_model_rate);
             let len = signal.len();
             signal = resample(&at_model_rate, model_rate, rate)?;
@@ -207,8 +226,14 @@ fn apply_block(
             }
         }
         (Block::HighPass { frequency_hz }, _) => {
-            Biquad::new(FilterShape::HighPass, rate, *frequency_hz, std::f64::consts::FRAC_1_SQRT_2, 0.0)
-                .process(&mut signal);
+            Biquad::new(
+                FilterShape::HighPass,
+                rate,
+                *frequency_hz,
+                std::f64::consts::FRAC_1_SQRT_2,
+                0.0,
+            )
+            .process(&mut signal);
         }
         (
             Block::Eq {

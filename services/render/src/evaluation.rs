@@ -33,7 +33,11 @@ pub fn evaluate(metrics: &[ChainMetrics]) -> Vec<Vec<String>> {
             if brightness.abs() >= (0.05 * centroid).max(50.0) {
                 sentences.push(format!(
                     "{} than the average by {:.0} Hz (spectral centroid {:.0} Hz).",
-                    if brightness > 0.0 { "Brighter" } else { "Darker" },
+                    if brightness > 0.0 {
+                        "Brighter"
+                    } else {
+                        "Darker"
+                    },
                     brightness.abs(),
                     m.spectral_centroid_hz
                 ));
@@ -81,14 +85,17 @@ pub fn evaluate(metrics: &[ChainMetrics]) -> Vec<Vec<String>> {
                     dynamics
                 ));
             }
-            if flatness > 0.0 && m.spectral_flatness > 1.5 * flatness && m.spectral_flatness > 0.01 {
+            if flatness > 0.0 && m.spectral_flatness > 1.5 * flatness && m.spectral_flatness > 0.01
+            {
                 sentences.push(format!(
                     "Noisier, more saturated spectrum (flatness {:.3} vs {:.3} on average).",
                     m.spectral_flatness, flatness
                 ));
             }
             if sentences.is_empty() {
-                sentences.push("Close to the shootout's average in brightness, mids and dynamics.".into());
+                sentences.push(
+                    "Close to the shootout's average in brightness, mids and dynamics.".into(),
+                );
             }
             sentences
         })
@@ -123,15 +130,44 @@ mod tests {
 
     #[test]
     fn sentences_name_direction_and_size() {
-        let all = [metrics(2000.0, -3.0, 12.0), metrics(1600.0, -5.0, 16.0), metrics(1800.0, -4.0, 14.0)];
+        let all = [
+            metrics(2000.0, -3.0, 12.0),
+            metrics(1600.0, -5.0, 16.0),
+            metrics(1800.0, -4.0, 14.0),
+        ];
         let sentences = evaluate(&all);
-        assert!(sentences[0].iter().any(|s| s.starts_with("Brighter than the average by 200 Hz")), "{:?}", sentences[0]);
-        assert!(sentences[0].iter().any(|s| s.starts_with("Forward mids: 1.0 dB")));
-        assert!(sentences[0].iter().any(|s| s.starts_with("More compressed: crest factor 2.0 dB lower")));
-        assert!(sentences[1].iter().any(|s| s.starts_with("Darker than the average by 200 Hz")));
+        assert!(
+            sentences[0]
+                .iter()
+                .any(|s| s.starts_with("Brighter than the average by 200 Hz")),
+            "{:?}",
+            sentences[0]
+        );
+        assert!(
+            sentences[0]
+                .iter()
+                .any(|s| s.starts_with("Forward mids: 1.0 dB"))
+        );
+        assert!(
+            sentences[0]
+                .iter()
+                .any(|s| s.starts_with("More compressed: crest factor 2.0 dB lower"))
+        );
+        assert!(
+            sentences[1]
+                .iter()
+                .any(|s| s.starts_with("Darker than the average by 200 Hz"))
+        );
         assert!(sentences[1].iter().any(|s| s.starts_with("Scooped mids")));
-        assert!(sentences[1].iter().any(|s| s.starts_with("Less compressed")));
-        assert_eq!(sentences[2], vec!["Close to the shootout's average in brightness, mids and dynamics.".to_string()]);
+        assert!(
+            sentences[1]
+                .iter()
+                .any(|s| s.starts_with("Less compressed"))
+        );
+        assert_eq!(
+            sentences[2],
+            vec!["Close to the shootout's average in brightness, mids and dynamics.".to_string()]
+        );
         assert_eq!(evaluate(&all[..1])[0].len(), 1);
     }
 }

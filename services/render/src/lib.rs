@@ -8,6 +8,8 @@
 //! The worker calls [`render_shootout`] with a [`ShootoutSpec`], an output directory, a
 //! [`ProgressSink`] and a [`CancelToken`].
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod artifacts;
 pub mod chain;
 pub mod decode;

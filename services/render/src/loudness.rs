@@ -45,7 +45,11 @@ fn meter(samples: &[f32], sample_rate: u32, mode: Mode) -> Result<EbuR128> {
 
 /// Clamps measurement results to finite numbers (silence reads as `floor`).
 pub(crate) fn finite_or_floor(value: f64, floor: f64) -> f64 {
-    if value.is_finite() { value.max(floor) } else { floor }
+    if value.is_finite() {
+        value.max(floor)
+    } else {
+        floor
+    }
 }
 
 /// Integrated loudness in LUFS (≥ −200; silence reads −200).
@@ -160,7 +164,9 @@ pub fn level_output(
         gain_db += target_lufs - output_lufs;
     }
     let (_, report, levelled) = best.ok_or_else(|| {
-        RenderError::Loudness(format!("could not bring the true peak under {ceiling_dbtp} dBTP"))
+        RenderError::Loudness(format!(
+            "could not bring the true peak under {ceiling_dbtp} dBTP"
+        ))
     })?;
     samples.copy_from_slice(&levelled);
     Ok(report)
@@ -202,7 +208,14 @@ fn oversampled_peaks(samples: &[f32]) -> Vec<f64> {
         .map(|taps| {
             phases
                 .iter()
-                .map(|phase| phase.iter().zip(taps).map(|(h, x)| h * x).sum::<f64>().abs())
+                .map(|phase| {
+                    phase
+                        .iter()
+                        .zip(taps)
+                        .map(|(h, x)| h * x)
+                        .sum::<f64>()
+                        .abs()
+                })
                 .fold(0.0f64, f64::max)
         })
         .collect();
@@ -280,7 +293,10 @@ mod tests {
 
     fn sine(freq: f64, amplitude: f64, rate: u32, seconds: f64) -> Vec<f32> {
         (0..(seconds * f64::from(rate)) as usize)
-            .map(|i| (amplitude * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as f32)
+            .map(|i| {
+                (amplitude * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin())
+                    as f32
+            })
             .collect()
     }
 
@@ -309,7 +325,13 @@ mod tests {
         assert_eq!(loudness_range_lu(&silence, 48_000).unwrap(), 0.0);
         assert!(gated_rms_dbfs(&silence, 48_000).is_none());
         assert!(matches!(
-            level_output(&mut silence.clone(), 48_000, -14.0, -1.0, &CancelToken::new()),
+            level_output(
+                &mut silence.clone(),
+                48_000,
+                -14.0,
+                -1.0,
+                &CancelToken::new()
+            ),
             Err(RenderError::SilentOutput { .. })
         ));
     }
@@ -318,7 +340,10 @@ mod tests {
     fn limiter_holds_a_ceiling_on_a_hot_inter_sample_signal() {
         // fs/4 sine with a 45° phase: samples at ±0.707·A, true peak A.
         let mut signal: Vec<f32> = (0..48_000)
-            .map(|i| (1.5 * (std::f64::consts::FRAC_PI_2 * i as f64 + std::f64::consts::FRAC_PI_4).sin()) as f32)
+            .map(|i| {
+                (1.5 * (std::f64::consts::FRAC_PI_2 * i as f64 + std::f64::consts::FRAC_PI_4).sin())
+                    as f32
+            })
             .collect();
         let reduction = limit_true_peak(&mut signal, -1.0);
         assert!(reduction > 4.0);

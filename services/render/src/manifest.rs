@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{RenderError, Result};
-use crate::pipeline::{ChainReport, DiReport, RenderReport, RenderedShootout, Artifact};
+use crate::pipeline::{Artifact, ChainReport, DiReport, RenderReport, RenderedShootout};
 use crate::spec::{Block, ShootoutSpec};
 use crate::versions::{CRATE_VERSIONS, ENGINE_VERSION};
 
@@ -71,7 +71,9 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     let mut buffer = vec![0u8; 1 << 16];
     let mut total = 0u64;
     loop {
-        let read = file.read(&mut buffer).map_err(|e| RenderError::io(path, e))?;
+        let read = file
+            .read(&mut buffer)
+            .map_err(|e| RenderError::io(path, e))?;
         if read == 0 {
             break;
         }

@@ -60,12 +60,18 @@ fn db(power_ratio: f64) -> f64 {
 /// Measures a rendered chain at `sample_rate`.
 pub fn measure(samples: &[f32], sample_rate: u32) -> Result<ChainMetrics> {
     let rate = f64::from(sample_rate.max(1));
-    let mean_square = samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>()
-        / samples.len().max(1) as f64;
-    let peak = samples.iter().fold(0.0f64, |m, &s| m.max(f64::from(s.abs())));
+    let mean_square =
+        samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / samples.len().max(1) as f64;
+    let peak = samples
+        .iter()
+        .fold(0.0f64, |m, &s| m.max(f64::from(s.abs())));
     let rms_dbfs = db(mean_square);
     let peak_dbfs = db(peak * peak);
-    let crest_factor_db = if mean_square > 0.0 { peak_dbfs - rms_dbfs } else { 0.0 };
+    let crest_factor_db = if mean_square > 0.0 {
+        peak_dbfs - rms_dbfs
+    } else {
+        0.0
+    };
     let spectrum = mean_power_spectrum(samples);
     let spectral = spectral_figures(&spectrum, rate);
     let envelope = envelope_db(samples, sample_rate);
@@ -87,7 +93,11 @@ pub fn measure(samples: &[f32], sample_rate: u32) -> Result<ChainMetrics> {
         low_band_db: spectral.low_db,
         mid_band_db: spectral.mid_db,
         high_band_db: spectral.high_db,
-        transient_density_per_s: if duration > 0.0 { onsets.len() as f64 / duration } else { 0.0 },
+        transient_density_per_s: if duration > 0.0 {
+            onsets.len() as f64 / duration
+        } else {
+            0.0
+        },
         attack_time_ms,
         decay_rate_db_per_s,
     })
@@ -161,7 +171,12 @@ fn spectral_figures(power: &[f64], rate: f64) -> Spectral {
         };
     }
     let centroid = bins.iter().map(|&(f, p)| f * p).sum::<f64>() / total;
-    let bandwidth = (bins.iter().map(|&(f, p)| (f - centroid).powi(2) * p).sum::<f64>() / total).sqrt();
+    let bandwidth = (bins
+        .iter()
+        .map(|&(f, p)| (f - centroid).powi(2) * p)
+        .sum::<f64>()
+        / total)
+        .sqrt();
     let mut cumulative = 0.0;
     let mut rolloff = bins.last().map_or(0.0, |&(f, _)| f);
     for &(f, p) in &bins {
@@ -175,7 +190,12 @@ fn spectral_figures(power: &[f64], rate: f64) -> Spectral {
     let log_mean = bins.iter().map(|&(_, p)| (p + epsilon).ln()).sum::<f64>() / bins.len() as f64;
     let flatness = (log_mean.exp() / (total / bins.len() as f64)).clamp(0.0, 1.0);
     let band = |low: f64, high: f64| {
-        db(bins.iter().filter(|&&(f, _)| f >= low && f < high).map(|&(_, p)| p).sum::<f64>() / total)
+        db(bins
+            .iter()
+            .filter(|&&(f, _)| f >= low && f < high)
+            .map(|&(_, p)| p)
+            .sum::<f64>()
+            / total)
     };
     Spectral {
         centroid,
@@ -223,7 +243,10 @@ fn onset_frames(envelope: &[f64]) -> Vec<usize> {
     }
     let mut onsets: Vec<usize> = Vec::new();
     for i in 3..envelope.len() {
-        let recent_min = envelope[i - 3..i].iter().copied().fold(f64::INFINITY, f64::min);
+        let recent_min = envelope[i - 3..i]
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
         let far_enough = onsets.last().is_none_or(|&last| i - last >= 5);
         if envelope[i] - recent_min >= 8.0 && envelope[i] > loudest - 40.0 && far_enough {
             onsets.push(i);
@@ -242,10 +265,10 @@ fn attack_and_decay(envelope: &[f64], onsets: &[usize]) -> (f64, f64) {
     let mut decays = 0usize;
     for &onset in onsets {
         let search_end = (onset + 20).min(envelope.len());
-        let (peak_frame, peak_db) = envelope[onset..search_end]
-            .iter()
-            .enumerate()
-            .fold((0usize, FLOOR_DB), |best, (i, &v)| if v > best.1 { (i, v) } else { best });
+        let (peak_frame, peak_db) = envelope[onset..search_end].iter().enumerate().fold(
+            (0usize, FLOOR_DB),
+            |best, (i, &v)| if v > best.1 { (i, v) } else { best },
+        );
         attack_sum += (peak_frame as f64 + 1.0) * frame_ms;
         let after = onset + peak_frame + 30;
         if let Some(&later) = envelope.get(after) {
@@ -254,7 +277,11 @@ fn attack_and_decay(envelope: &[f64], onsets: &[usize]) -> (f64, f64) {
         }
     }
     let attack = attack_sum / onsets.len() as f64;
-    let decay = if decays > 0 { decay_sum / decays as f64 } else { 0.0 };
+    let decay = if decays > 0 {
+        decay_sum / decays as f64
+    } else {
+        0.0
+    };
     (attack, decay)
 }
 
@@ -264,12 +291,20 @@ mod tests {
 
     fn all_finite(m: &ChainMetrics) -> bool {
         let v = serde_json::to_value(m).unwrap();
-        v.as_object().unwrap().values().all(|x| x.as_f64().is_some_and(f64::is_finite))
+        v.as_object()
+            .unwrap()
+            .values()
+            .all(|x| x.as_f64().is_some_and(f64::is_finite))
     }
 
     #[test]
     fn silence_and_near_silence_give_finite_metrics() {
-        for signal in [vec![0.0f32; 48_000], vec![1e-30f32; 48_000], vec![0.0f32; 3], Vec::new()] {
+        for signal in [
+            vec![0.0f32; 48_000],
+            vec![1e-30f32; 48_000],
+            vec![0.0f32; 3],
+            Vec::new(),
+        ] {
             let m = measure(&signal, 48_000).unwrap();
             assert!(all_finite(&m), "{m:?}");
         }
@@ -282,7 +317,9 @@ mod tests {
     fn sine_metrics_match_theory() {
         let rate = 48_000;
         let tone: Vec<f32> = (0..rate * 2)
-            .map(|i| (0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / rate as f64).sin()) as f32)
+            .map(|i| {
+                (0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / rate as f64).sin()) as f32
+            })
             .collect();
         let m = measure(&tone, rate as u32).unwrap();
         assert!(all_finite(&m));
@@ -300,12 +337,22 @@ mod tests {
             let start = note * rate / 2;
             for i in 0..rate / 2 {
                 let t = i as f64 / rate as f64;
-                signal[start + i] = (0.5 * (-t * 8.0).exp() * (2.0 * std::f64::consts::PI * 196.0 * t).sin()) as f32;
+                signal[start + i] =
+                    (0.5 * (-t * 8.0).exp() * (2.0 * std::f64::consts::PI * 196.0 * t).sin())
+                        as f32;
             }
         }
         let m = measure(&signal, rate as u32).unwrap();
-        assert!((m.transient_density_per_s - 2.0).abs() < 0.3, "{}", m.transient_density_per_s);
-        assert!(m.decay_rate_db_per_s > 40.0 && m.decay_rate_db_per_s < 100.0, "{}", m.decay_rate_db_per_s);
+        assert!(
+            (m.transient_density_per_s - 2.0).abs() < 0.3,
+            "{}",
+            m.transient_density_per_s
+        );
+        assert!(
+            m.decay_rate_db_per_s > 40.0 && m.decay_rate_db_per_s < 100.0,
+            "{}",
+            m.decay_rate_db_per_s
+        );
         assert!(m.attack_time_ms <= 30.0);
     }
 }

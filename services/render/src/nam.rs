@@ -73,8 +73,7 @@ impl NamAmp {
 
     /// Validates and builds a model from `.nam` JSON; `path` only labels errors.
     pub fn from_json_str(json: &str, path: &Path) -> Result<Self> {
-        let parsed =
-            NamModel::from_json_str(json).map_err(|e| invalid(path, e.to_string()))?;
+        let parsed = NamModel::from_json_str(json).map_err(|e| invalid(path, e.to_string()))?;
         validate_model(&parsed, 0).map_err(|reason| invalid(path, reason))?;
         let sample_rate = model_sample_rate(&parsed).map_err(|reason| invalid(path, reason))?;
         let model = Model::from_nam(&parsed).map_err(|e| invalid(path, e.to_string()))?;
@@ -158,7 +157,9 @@ fn model_sample_rate(model: &NamModel) -> std::result::Result<u32, String> {
     if valid {
         Ok(rate as u32)
     } else {
-        Err(format!("sample rate {rate} is not a whole number of Hz in range"))
+        Err(format!(
+            "sample rate {rate} is not a whole number of Hz in range"
+        ))
     }
 }
 
@@ -240,7 +241,11 @@ fn validate_array(array: &LayerArrayConfig) -> std::result::Result<usize, String
     bounded("bottleneck", array.bottleneck, MAX_WIDTH)?;
     bounded("head_size", array.head_size, MAX_WIDTH)?;
     bounded("head kernel size", array.head_kernel_size, MAX_KERNEL)?;
-    bounded("layers in an array", array.dilations.len(), MAX_LAYERS_PER_ARRAY)?;
+    bounded(
+        "layers in an array",
+        array.dilations.len(),
+        MAX_LAYERS_PER_ARRAY,
+    )?;
     bounded("groups_input", array.groups_input, MAX_WIDTH)?;
     bounded("groups_input_mixin", array.groups_input_mixin, MAX_WIDTH)?;
     if array.channels == 0 || array.dilations.is_empty() {

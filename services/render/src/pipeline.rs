@@ -208,7 +208,11 @@ pub fn render_chains(
         levels.push(level);
         chain_audio.push(audio);
         let fraction = (index + 1) as f32 / spec.chains.len() as f32;
-        tracker.stage(Stage::Analyse, fraction, LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE * fraction);
+        tracker.stage(
+            Stage::Analyse,
+            fraction,
+            LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE * fraction,
+        );
     }
     let evaluation = evaluate(&metrics);
     let chains = prepared
@@ -217,15 +221,17 @@ pub fn render_chains(
         .zip(metrics)
         .zip(evaluation)
         .enumerate()
-        .map(|(index, (((chain, level), metrics), evaluation))| ChainReport {
-            index,
-            name: chain.spec.name.clone(),
-            blocks: chain.spec.blocks.iter().map(|b| b.describe()).collect(),
-            processing_rate: chain.processing_rate,
-            level,
-            metrics,
-            evaluation,
-        })
+        .map(
+            |(index, (((chain, level), metrics), evaluation))| ChainReport {
+                index,
+                name: chain.spec.name.clone(),
+                blocks: chain.spec.blocks.iter().map(|b| b.describe()).collect(),
+                processing_rate: chain.processing_rate,
+                level,
+                metrics,
+                evaluation,
+            },
+        )
         .collect();
     Ok(RenderedShootout {
         sample_rate: rate,
@@ -255,7 +261,8 @@ fn render_all(
         .max(1);
     let queue: Vec<Mutex<Option<&mut PreparedChain>>> =
         prepared.iter_mut().map(|c| Mutex::new(Some(c))).collect();
-    let results: Vec<Mutex<Option<ChainOutcome>>> = queue.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<ChainOutcome>>> =
+        queue.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -285,12 +292,15 @@ fn render_all(
     for result in results {
         match result.into_inner().ok().flatten() {
             Some(Ok(outcome)) => outcomes.push(outcome),
-            Some(Err(error)) => {
-                // Prefer a real failure over the cancellations it may have caused.
-                if first_error.as_ref().is_none_or(|e| matches!(e, RenderError::Cancelled)) {
-                    first_error = Some(error);
-                }
+            // Prefer a real failure over the cancellations it may have caused.
+            Some(Err(error))
+                if first_error
+                    .as_ref()
+                    .is_none_or(|e| matches!(e, RenderError::Cancelled)) =>
+            {
+                first_error = Some(error);
             }
+            Some(Err(_)) => {}
             None => {}
         }
     }
@@ -381,12 +391,21 @@ pub fn render_shootout(
     let tracker = ProgressTracker::new(progress, spec.chains.len());
     let artifacts_start = LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE;
     tracker.stage(Stage::Artifacts, 0.0, artifacts_start);
-    let mut artifacts = crate::artifacts::write_artifacts(spec, &rendered, out_dir, &tracker_callback(&tracker, artifacts_start), cancel)?;
+    let mut artifacts = crate::artifacts::write_artifacts(
+        spec,
+        &rendered,
+        out_dir,
+        &tracker_callback(&tracker, artifacts_start),
+        cancel,
+    )?;
     let manifest_path = out_dir.join(crate::manifest::MANIFEST_FILE);
     let report = RenderReport {
         out_dir: out_dir.to_path_buf(),
         sample_rate: rendered.sample_rate,
-        duration_seconds: rendered.chain_audio.first().map_or(0.0, |a| a.len() as f64 / f64::from(rendered.sample_rate)),
+        duration_seconds: rendered
+            .chain_audio
+            .first()
+            .map_or(0.0, |a| a.len() as f64 / f64::from(rendered.sample_rate)),
         tail_seconds: rendered.tail_seconds,
         di_tracks: rendered.di_tracks.clone(),
         chains: rendered.chains.clone(),

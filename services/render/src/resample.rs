@@ -34,8 +34,7 @@ pub fn resample(samples: &[f32], from_rate: u32, to_rate: u32) -> Result<Vec<f32
         .process_all(&adapter, samples.len(), None)
         .map_err(|e| RenderError::Resample(e.to_string()))?;
     let mut data = output.take_data();
-    let expected =
-        (samples.len() as u128 * u128::from(to_rate) / u128::from(from_rate)) as usize;
+    let expected = (samples.len() as u128 * u128::from(to_rate) / u128::from(from_rate)) as usize;
     data.resize(expected, 0.0);
     Ok(data)
 }
@@ -47,7 +46,10 @@ mod tests {
     fn sine(freq: f64, rate: u32, seconds: f64) -> Vec<f32> {
         let n = (seconds * f64::from(rate)) as usize;
         (0..n)
-            .map(|i| (0.5 * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin()) as f32)
+            .map(|i| {
+                (0.5 * (2.0 * std::f64::consts::PI * freq * i as f64 / f64::from(rate)).sin())
+                    as f32
+            })
             .collect()
     }
 

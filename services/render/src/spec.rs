@@ -180,10 +180,15 @@ impl Block {
                 .unwrap_or_default()
         };
         match self {
-            Self::Nam { path, input_gain_db } => {
+            Self::Nam {
+                path,
+                input_gain_db,
+            } => {
                 format!("NAM {} (input {input_gain_db:+.1} dB)", file(path))
             }
-            Self::Cabinet { path, mix } => format!("Cab IR {} ({:.0}% wet)", file(path), mix * 100.0),
+            Self::Cabinet { path, mix } => {
+                format!("Cab IR {} ({:.0}% wet)", file(path), mix * 100.0)
+            }
             Self::HighPass { frequency_hz } => format!("High-pass {frequency_hz:.0} Hz"),
             Self::Eq {
                 shape,
@@ -389,19 +394,38 @@ impl ShootoutSpec {
     pub fn validate(&self) -> Result<()> {
         let spec_error = |m: String| Err(RenderError::InvalidSpec(m));
         if self.di_tracks.is_empty() || self.di_tracks.len() > MAX_DI_TRACKS {
-            return spec_error(format!("di_tracks: need 1..={MAX_DI_TRACKS}, got {}", self.di_tracks.len()));
+            return spec_error(format!(
+                "di_tracks: need 1..={MAX_DI_TRACKS}, got {}",
+                self.di_tracks.len()
+            ));
         }
         if self.chains.is_empty() || self.chains.len() > MAX_CHAINS {
-            return spec_error(format!("chains: need 1..={MAX_CHAINS}, got {}", self.chains.len()));
+            return spec_error(format!(
+                "chains: need 1..={MAX_CHAINS}, got {}",
+                self.chains.len()
+            ));
         }
         let o = &self.output;
-        check_range("output.loudness_target_lufs", o.loudness_target_lufs, -40.0, -5.0)?;
-        check_range("output.true_peak_ceiling_dbtp", o.true_peak_ceiling_dbtp, -6.0, 0.0)?;
+        check_range(
+            "output.loudness_target_lufs",
+            o.loudness_target_lufs,
+            -40.0,
+            -5.0,
+        )?;
+        check_range(
+            "output.true_peak_ceiling_dbtp",
+            o.true_peak_ceiling_dbtp,
+            -6.0,
+            0.0,
+        )?;
         check_range("output.input_level_dbfs", o.input_level_dbfs, -40.0, -6.0)?;
         check_range("output.phrase_seconds", o.phrase_seconds, 3.0, 5.0)?;
         check_range("output.di_gap_seconds", o.di_gap_seconds, 0.0, 5.0)?;
         if ![44_100, 48_000, 88_200, 96_000].contains(&o.sample_rate) {
-            return spec_error(format!("output.sample_rate {} is not 44100, 48000, 88200 or 96000", o.sample_rate));
+            return spec_error(format!(
+                "output.sample_rate {} is not 44100, 48000, 88200 or 96000",
+                o.sample_rate
+            ));
         }
         for (index, chain) in self.chains.iter().enumerate() {
             let at = |field: &str| format!("chains[{index}].{field}");
@@ -432,7 +456,9 @@ impl ShootoutSpec {
                         check_range(&field("gain_db"), *gain_db, -24.0, 24.0)?;
                         check_range(&field("q"), *q, 0.1, 10.0)?;
                     }
-                    Block::Gain { gain_db } => check_range(&field("gain_db"), *gain_db, -40.0, 40.0)?,
+                    Block::Gain { gain_db } => {
+                        check_range(&field("gain_db"), *gain_db, -40.0, 40.0)?
+                    }
                     Block::Delay {
                         time_ms,
                         feedback,
@@ -505,10 +531,15 @@ video = false
         assert_eq!(spec.output.phrase_seconds, 4.0);
         assert_eq!(spec.output.input_level_dbfs, -18.0);
         assert_eq!(spec.output.loudness_target_lufs, -16.0);
-        assert_eq!(spec.chains[0].blocks[3].delay_params(), Some(DelayParams::QUARTER));
+        assert_eq!(
+            spec.chains[0].blocks[3].delay_params(),
+            Some(DelayParams::QUARTER)
+        );
         let reverb = spec.chains[0].blocks[4].reverb_params().unwrap();
         assert!(reverb.spring && reverb.mix == 0.3);
-        assert!(matches!(&spec.chains[0].blocks[1], Block::Cabinet { path, mix } if *mix == 0.8 && path.ends_with("irs/4x12.wav")));
+        assert!(
+            matches!(&spec.chains[0].blocks[1], Block::Cabinet { path, mix } if *mix == 0.8 && path.ends_with("irs/4x12.wav"))
+        );
     }
 
     #[test]
@@ -525,8 +556,14 @@ video = false
             q: 1.0,
         };
         let message = spec.validate().unwrap_err().to_string();
-        assert!(message.contains("chains[0].blocks[2].frequency_hz"), "{message}");
+        assert!(
+            message.contains("chains[0].blocks[2].frequency_hz"),
+            "{message}"
+        );
         assert!(ShootoutSpec::from_toml_str("name = 3", Path::new("/")).is_err());
-        assert!(ShootoutSpec::from_toml_str(&EXAMPLE.replace("noise_gate", "fuzz"), Path::new("/")).is_err());
+        assert!(
+            ShootoutSpec::from_toml_str(&EXAMPLE.replace("noise_gate", "fuzz"), Path::new("/"))
+                .is_err()
+        );
     }
 }

@@ -18,7 +18,9 @@ pub fn plucked_di(sample_rate: u32, seconds: f64, seed: u64) -> Vec<f32> {
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     // E minor pentatonic over two octaves, Hz.
-    const NOTES: [f64; 10] = [82.41, 98.0, 110.0, 123.47, 146.83, 164.81, 196.0, 220.0, 246.94, 293.66];
+    const NOTES: [f64; 10] = [
+        82.41, 98.0, 110.0, 123.47, 146.83, 164.81, 196.0, 220.0, 246.94, 293.66,
+    ];
     let mut time = 0.05;
     let mut note_index = 0usize;
     while time < seconds {
@@ -37,7 +39,9 @@ pub fn plucked_di(sample_rate: u32, seconds: f64, seed: u64) -> Vec<f32> {
         let decay = 0.996 + 0.0035 * random();
         let mut position = 0usize;
         for i in 0..duration {
-            let Some(slot) = out.get_mut(start + i) else { break };
+            let Some(slot) = out.get_mut(start + i) else {
+                break;
+            };
             let next = (position + 1) % period;
             let value = line[position];
             line[position] = decay * 0.5 * (value + line[next]);
@@ -45,7 +49,11 @@ pub fn plucked_di(sample_rate: u32, seconds: f64, seed: u64) -> Vec<f32> {
             *slot += amplitude * value;
         }
         note_index += 1;
-        let rest = if note_index % 8 == 0 { 0.6 } else { 0.0 };
+        let rest = if note_index.is_multiple_of(8) {
+            0.6
+        } else {
+            0.0
+        };
         time += 0.25 + 0.5 * random() + rest;
     }
     let peak = out.iter().fold(0.0f64, |m, s| m.max(s.abs()));

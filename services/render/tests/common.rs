@@ -1,4 +1,5 @@
 //! Shared helpers for the integration tests.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,11 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], rate: u32, bits: u16, float
         channels: channels.len() as u16,
         sample_rate: rate,
         bits_per_sample: bits,
-        sample_format: if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int },
+        sample_format: if float {
+            hound::SampleFormat::Float
+        } else {
+            hound::SampleFormat::Int
+        },
     };
     let mut writer = hound::WavWriter::create(path, spec).unwrap();
     let frames = channels[0].len();
@@ -28,7 +33,9 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], rate: u32, bits: u16, float
                 writer.write_sample(s).unwrap();
             } else {
                 let max = (1i64 << (bits - 1)) as f32 - 1.0;
-                writer.write_sample((s.clamp(-1.0, 1.0) * max).round() as i32).unwrap();
+                writer
+                    .write_sample((s.clamp(-1.0, 1.0) * max).round() as i32)
+                    .unwrap();
             }
         }
     }

@@ -1,4 +1,5 @@
 //! Bad inputs give typed errors, never panics.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 
@@ -20,7 +21,10 @@ fn load(json: &str) -> Result<NamAmp, RenderError> {
 fn assert_invalid_model(result: Result<NamAmp, RenderError>, needle: &str) {
     match result {
         Err(RenderError::InvalidModel { reason, .. }) => {
-            assert!(reason.contains(needle), "{reason:?} should mention {needle:?}")
+            assert!(
+                reason.contains(needle),
+                "{reason:?} should mention {needle:?}"
+            )
         }
         other => panic!("expected InvalidModel mentioning {needle:?}, got {other:?}"),
     }
@@ -30,7 +34,10 @@ fn assert_invalid_model(result: Result<NamAmp, RenderError>, needle: &str) {
 fn malformed_json_is_refused() {
     assert_invalid_model(load("{not json"), "JSON");
     assert_invalid_model(load("{}"), "");
-    assert_invalid_model(load(r#"{"version":"0.5","architecture":"Transformer","config":{},"weights":[]}"#), "Transformer");
+    assert_invalid_model(
+        load(r#"{"version":"0.5","architecture":"Transformer","config":{},"weights":[]}"#),
+        "Transformer",
+    );
 }
 
 #[test]
@@ -76,8 +83,14 @@ fn absurd_model_sample_rate_is_refused() {
 
 #[test]
 fn missing_files_are_io_errors() {
-    assert!(matches!(NamAmp::load(Path::new("/nonexistent/x.nam")), Err(RenderError::Io { .. })));
-    assert!(matches!(decode_file(Path::new("/nonexistent/x.wav"), 60), Err(RenderError::Io { .. })));
+    assert!(matches!(
+        NamAmp::load(Path::new("/nonexistent/x.nam")),
+        Err(RenderError::Io { .. })
+    ));
+    assert!(matches!(
+        decode_file(Path::new("/nonexistent/x.wav"), 60),
+        Err(RenderError::Io { .. })
+    ));
 }
 
 #[test]
@@ -85,11 +98,17 @@ fn garbage_empty_and_truncated_audio_are_typed_errors() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.wav");
     std::fs::write(&garbage, b"this is not audio at all, just text pretending").unwrap();
-    assert!(matches!(decode_file(&garbage, 60), Err(RenderError::Decode { .. })));
+    assert!(matches!(
+        decode_file(&garbage, 60),
+        Err(RenderError::Decode { .. })
+    ));
 
     let empty = dir.path().join("empty.flac");
     std::fs::write(&empty, b"").unwrap();
-    assert!(matches!(decode_file(&empty, 60), Err(RenderError::Decode { .. })));
+    assert!(matches!(
+        decode_file(&empty, 60),
+        Err(RenderError::Decode { .. })
+    ));
 
     // A valid header with its data cut off mid-sample, and one with no frames at all.
     let full = dir.path().join("full.wav");
@@ -110,7 +129,10 @@ fn over_long_audio_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long.wav");
     common::write_wav(&path, &[vec![0.1; 48_000 * 3]], 48_000, 16, false);
-    assert!(matches!(decode_file(&path, 2), Err(RenderError::InvalidAudio { .. })));
+    assert!(matches!(
+        decode_file(&path, 2),
+        Err(RenderError::InvalidAudio { .. })
+    ));
 }
 
 #[test]
@@ -120,7 +142,10 @@ fn nan_audio_is_refused() {
     let mut samples = vec![0.1f32; 1000];
     samples[500] = f32::NAN;
     common::write_wav(&path, &[samples], 48_000, 32, true);
-    assert!(matches!(decode_file(&path, 60), Err(RenderError::InvalidAudio { .. })));
+    assert!(matches!(
+        decode_file(&path, 60),
+        Err(RenderError::InvalidAudio { .. })
+    ));
 }
 
 #[test]
@@ -135,7 +160,10 @@ fn stereo_and_bit_depths_decode_to_the_channel_mean() {
         assert_eq!(audio.sample_rate, 44_100);
         assert_eq!(audio.samples.len(), left.len());
         for (i, s) in audio.samples.iter().enumerate() {
-            assert!((s - (left[i] + right[i]) / 2.0).abs() <= tolerance, "{bits}-bit sample {i}");
+            assert!(
+                (s - (left[i] + right[i]) / 2.0).abs() <= tolerance,
+                "{bits}-bit sample {i}"
+            );
         }
     }
     // The shipped fixture: 2 s, 24-bit, 48 kHz.

@@ -1,4 +1,5 @@
 //! Whole-pipeline tests: levelling, true peak, determinism, cancellation, progress.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod common;
 
@@ -8,7 +9,8 @@ use std::sync::Mutex;
 use gts_render::loudness::{integrated_lufs, true_peak_dbtp};
 use gts_render::synth::plucked_di;
 use gts_render::{
-    CancelToken, NoProgress, Progress, ProgressSink, RenderError, ShootoutSpec, Stage, render_chains,
+    CancelToken, NoProgress, Progress, ProgressSink, RenderError, ShootoutSpec, Stage,
+    render_chains,
 };
 
 fn four_chain_spec(dir: &Path, di_rate: u32, output_rate: u32, seconds: f64) -> ShootoutSpec {
@@ -81,8 +83,15 @@ fn assert_levelled(spec: &ShootoutSpec) {
         assert_eq!(report.level.output_lufs, lufs);
     }
     // Plucked strings peak well above −14 LUFS + 13 dB, so the limiter really worked.
-    let reductions: Vec<f64> = rendered.chains.iter().map(|c| c.level.max_limiter_reduction_db).collect();
-    assert!(reductions.iter().any(|&r| r > 0.5), "limiter reductions {reductions:?}");
+    let reductions: Vec<f64> = rendered
+        .chains
+        .iter()
+        .map(|c| c.level.max_limiter_reduction_db)
+        .collect();
+    assert!(
+        reductions.iter().any(|&r| r > 0.5),
+        "limiter reductions {reductions:?}"
+    );
     // The DI was brought to −18 dBFS gated RMS.
     let di_level = gts_render::loudness::gated_rms_dbfs(&rendered.di, rate).unwrap();
     assert!((di_level - -18.0).abs() < 0.1, "DI level {di_level}");
@@ -141,8 +150,14 @@ fn cancellation_stops_within_a_block() {
     assert!(matches!(result, Err(RenderError::Cancelled)), "{result:?}");
     let after = sink.after_cancel.lock().unwrap();
     // Each worker thread may finish the block it was in; nothing more.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
-    assert!(after.len() <= 2 * threads, "{} reports after cancelling", after.len());
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(4);
+    assert!(
+        after.len() <= 2 * threads,
+        "{} reports after cancelling",
+        after.len()
+    );
     assert!(after.iter().all(|p| p.stage == Stage::Process));
 }
 
@@ -152,7 +167,10 @@ fn a_cancelled_token_stops_before_any_work() {
     let spec = four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
     let token = CancelToken::new();
     token.cancel();
-    assert!(matches!(render_chains(&spec, &NoProgress, &token), Err(RenderError::Cancelled)));
+    assert!(matches!(
+        render_chains(&spec, &NoProgress, &token),
+        Err(RenderError::Cancelled)
+    ));
 }
 
 struct Recorder(Mutex<Vec<Progress>>);
@@ -174,10 +192,19 @@ fn progress_covers_every_stage_and_chain() {
         assert!(seen.iter().any(|p| p.stage == stage), "{stage:?} reported");
     }
     for chain in 0..4 {
-        assert!(seen.iter().any(|p| p.chain == Some(chain) && p.stage == Stage::Level && p.fraction == 1.0));
+        assert!(
+            seen.iter()
+                .any(|p| p.chain == Some(chain) && p.stage == Stage::Level && p.fraction == 1.0)
+        );
     }
-    assert!(seen.iter().all(|p| (0.0..=1.0).contains(&p.fraction) && (0.0..=1.0).contains(&p.overall)));
-    assert!(seen.iter().filter(|p| p.stage == Stage::Process).count() > 8, "per-block progress");
+    assert!(
+        seen.iter()
+            .all(|p| (0.0..=1.0).contains(&p.fraction) && (0.0..=1.0).contains(&p.overall))
+    );
+    assert!(
+        seen.iter().filter(|p| p.stage == Stage::Process).count() > 8,
+        "per-block progress"
+    );
 }
 
 #[test]
@@ -199,7 +226,10 @@ fn two_di_tracks_are_joined_with_a_gap() {
     let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
     let second = dir.path().join("second.wav");
     common::write_wav(&second, &[plucked_di(44_100, 1.5, 7)], 44_100, 16, false);
-    spec.di_tracks.push(gts_render::DiTrack { path: second, name: None });
+    spec.di_tracks.push(gts_render::DiTrack {
+        path: second,
+        name: None,
+    });
     spec.chains.truncate(1);
     let rendered = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
     assert_eq!(rendered.di_tracks.len(), 2);

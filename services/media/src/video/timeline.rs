@@ -84,6 +84,10 @@ pub(crate) fn shots(cards: &[TitleCard], duration_us: u64) -> Vec<Shot> {
     result
 }
 
+/// Opens each image at 1000 fps, so the stream's time base is 1 ms: at the
+/// image demuxer's default 25 fps every switch would snap to 40 ms steps.
+const FRAMERATE_OPTION: &str = "option framerate 1000";
+
 /// ffconcat text: each shot split into frames of at most `max_frame_us`.
 /// `file_for(shot)` names the PNG. The last file is listed twice, as the
 /// concat demuxer otherwise ignores the final duration.
@@ -97,7 +101,7 @@ pub(crate) fn ffconcat(shots: &[Shot], max_frame_us: u64, file_for: impl Fn(&Sho
         while at < shot.end_us {
             let next = (at + max_frame_us).min(shot.end_us);
             text.push_str(&format!(
-                "file '{file}'\nduration {}.{:06}\n",
+                "file '{file}'\n{FRAMERATE_OPTION}\nduration {}.{:06}\n",
                 (next - at) / 1_000_000,
                 (next - at) % 1_000_000
             ));
@@ -106,7 +110,7 @@ pub(crate) fn ffconcat(shots: &[Shot], max_frame_us: u64, file_for: impl Fn(&Sho
         last_file = Some(file);
     }
     if let Some(file) = last_file {
-        text.push_str(&format!("file '{file}'\n"));
+        text.push_str(&format!("file '{file}'\n{FRAMERATE_OPTION}\n"));
     }
     text
 }

@@ -3,7 +3,7 @@
 //! `cargo run --release -p gts-render --bin gts-render-bench [-- --seconds 60]`
 //!
 //! Prints: the NAM stage alone (standard WaveNet, one core), one whole chain (NAM + IR
-//! + EQ + delay + reverb + levelling, one core), and the wall time of a 4-chain
+//! and EQ, delay, reverb, levelling; one core), and the wall time of a 4-chain
 //! shootout (all cores), each on a synthesised plucked-string DI at 48 kHz.
 
 use std::path::{Path, PathBuf};
@@ -84,10 +84,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 2. One whole chain (one thread: a single chain runs on one thread).
-    let header = format!("name = \"bench\"\n[[di_tracks]]\npath = \"{}\"\n[output]\nvideo = false\n", di_path.display());
+    let header = format!(
+        "name = \"bench\"\n[[di_tracks]]\npath = \"{}\"\n[output]\nvideo = false\n",
+        di_path.display()
+    );
     let one = format!(
         "{header}{}",
-        chain_toml("full", "wavenet_a1_standard.nam", "4x12-classic.wav", r#"{ kind = "delay", preset = "slapback" }, { kind = "reverb", preset = "room" },"#)
+        chain_toml(
+            "full",
+            "wavenet_a1_standard.nam",
+            "4x12-classic.wav",
+            r#"{ kind = "delay", preset = "slapback" }, { kind = "reverb", preset = "room" },"#
+        )
     );
     let spec = ShootoutSpec::from_toml_str(&one, &dir)?;
     let started = Instant::now();
@@ -101,15 +109,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Four chains, all cores.
     let mut four = header.clone();
     for (i, (ir, extra)) in [
-        ("4x12-classic.wav", r#"{ kind = "delay", preset = "slapback" },"#),
+        (
+            "4x12-classic.wav",
+            r#"{ kind = "delay", preset = "slapback" },"#,
+        ),
         ("1x12-ac15.wav", r#"{ kind = "reverb", preset = "hall" },"#),
-        ("2x12-ac130.wav", r#"{ kind = "reverb", preset = "spring" },"#),
-        ("4x12-vintage.wav", r#"{ kind = "delay", preset = "quarter" },"#),
+        (
+            "2x12-ac130.wav",
+            r#"{ kind = "reverb", preset = "spring" },"#,
+        ),
+        (
+            "4x12-vintage.wav",
+            r#"{ kind = "delay", preset = "quarter" },"#,
+        ),
     ]
     .iter()
     .enumerate()
     {
-        four.push_str(&chain_toml(&format!("chain {i}"), "wavenet_a1_standard.nam", ir, extra));
+        four.push_str(&chain_toml(
+            &format!("chain {i}"),
+            "wavenet_a1_standard.nam",
+            ir,
+            extra,
+        ));
     }
     let spec = ShootoutSpec::from_toml_str(&four, &dir)?;
     let started = Instant::now();

@@ -7,14 +7,17 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use gts_render::{CancelToken, Manifest, Progress, ProgressSink, ShootoutSpec, Stage, render_shootout};
+use gts_render::{
+    CancelToken, Manifest, Progress, ProgressSink, ShootoutSpec, Stage, render_shootout,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 struct Bar(ProgressBar);
 
 impl ProgressSink for Bar {
     fn report(&self, progress: Progress) {
-        self.0.set_position((progress.overall * 1000.0).round() as u64);
+        self.0
+            .set_position((progress.overall * 1000.0).round() as u64);
         let stage = match progress.stage {
             Stage::Load => "loading",
             Stage::Process => "processing",
@@ -44,10 +47,14 @@ fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--out" | "-o" => out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?)),
+            "--out" | "-o" => {
+                out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?))
+            }
             "--no-video" => no_video = true,
             "--help" | "-h" => return Err(String::new()),
-            other if input.is_none() && !other.starts_with('-') => input = Some(PathBuf::from(other)),
+            other if input.is_none() && !other.starts_with('-') => {
+                input = Some(PathBuf::from(other))
+            }
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
@@ -107,7 +114,12 @@ fn main() -> ExitCode {
     sink.0.finish_and_clear();
     match result {
         Ok(report) => {
-            println!("Rendered {:?}: {} chain(s), {:.1} s each", spec.name, report.chains.len(), report.duration_seconds);
+            println!(
+                "Rendered {:?}: {} chain(s), {:.1} s each",
+                spec.name,
+                report.chains.len(),
+                report.duration_seconds
+            );
             for chain in &report.chains {
                 println!(
                     "  {}: {:.2} LUFS, {:.2} dBTP — {}",

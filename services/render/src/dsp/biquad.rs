@@ -147,7 +147,13 @@ mod tests {
     #[test]
     fn cookbook_shapes_have_the_designed_response() {
         let rate = 48_000;
-        let hp = Biquad::new(FilterShape::HighPass, rate, 80.0, std::f64::consts::FRAC_1_SQRT_2, 0.0);
+        let hp = Biquad::new(
+            FilterShape::HighPass,
+            rate,
+            80.0,
+            std::f64::consts::FRAC_1_SQRT_2,
+            0.0,
+        );
         assert!((hp.magnitude_db(rate, 80.0) + 3.01).abs() < 0.05);
         assert!(hp.magnitude_db(rate, 20.0) < -20.0);
         assert!(hp.magnitude_db(rate, 2000.0).abs() < 0.05);

@@ -157,7 +157,10 @@ mod tests {
             .zip(&slow)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
-        assert!(worst <= 1e-5 * peak.max(1.0) * 10.0, "worst {worst}, peak {peak}");
+        assert!(
+            worst <= 1e-5 * peak.max(1.0) * 10.0,
+            "worst {worst}, peak {peak}"
+        );
     }
 
     #[test]

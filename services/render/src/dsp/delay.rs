@@ -60,7 +60,9 @@ pub(crate) fn finite_or(value: f64, fallback: f64) -> f64 {
 /// Applies the delay to `io` in place.
 pub fn apply_delay(io: &mut [f32], sample_rate: u32, params: DelayParams) {
     let p = params.clamped();
-    let length = ((p.time_ms / 1000.0) * f64::from(sample_rate)).round().max(1.0) as usize;
+    let length = ((p.time_ms / 1000.0) * f64::from(sample_rate))
+        .round()
+        .max(1.0) as usize;
     let mut line = vec![0.0f64; length];
     let mut position = 0usize;
     for sample in io.iter_mut() {

@@ -8,7 +8,11 @@
 pub fn apply_gate(io: &mut [f32], sample_rate: u32, threshold_db: f64) {
     let rate = f64::from(sample_rate.max(1));
     let coefficient = |seconds: f64| 1.0 - (-1.0 / (seconds * rate)).exp();
-    let threshold_db = if threshold_db.is_finite() { threshold_db.clamp(-120.0, 0.0) } else { -70.0 };
+    let threshold_db = if threshold_db.is_finite() {
+        threshold_db.clamp(-120.0, 0.0)
+    } else {
+        -70.0
+    };
     let open_level = 10f64.powf(threshold_db / 20.0);
     let close_level = 10f64.powf((threshold_db - 3.0) / 20.0);
     let floor = 10f64.powf(-80.0 / 20.0);
@@ -22,7 +26,11 @@ pub fn apply_gate(io: &mut [f32], sample_rate: u32, threshold_db: f64) {
     let mut hold = 0usize;
     for sample in io.iter_mut() {
         let level = f64::from(sample.abs());
-        let rate_of_change = if level > envelope { env_attack } else { env_release };
+        let rate_of_change = if level > envelope {
+            env_attack
+        } else {
+            env_release
+        };
         envelope += rate_of_change * (level - envelope);
         if envelope >= open_level {
             open = true;
@@ -55,7 +63,9 @@ mod tests {
             })
             .collect();
         apply_gate(&mut signal, rate, -40.0);
-        let loud = signal[12_000..20_000].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        let loud = signal[12_000..20_000]
+            .iter()
+            .fold(0.0f32, |m, s| m.max(s.abs()));
         let quiet = signal[72_000..].iter().fold(0.0f32, |m, s| m.max(s.abs()));
         assert!(loud > 0.49, "loud part kept: {loud}");
         // Envelope release, hold and gain fall take well under 1 s to reach the floor.

@@ -132,7 +132,9 @@ impl Allpass {
 }
 
 fn scaled(tuning: usize, sample_rate: u32) -> usize {
-    ((tuning as f64) * f64::from(sample_rate) / TUNING_RATE).round().max(1.0) as usize
+    ((tuning as f64) * f64::from(sample_rate) / TUNING_RATE)
+        .round()
+        .max(1.0) as usize
 }
 
 /// Applies the reverb to `io` in place.
@@ -221,11 +223,16 @@ mod tests {
             signal[0] = 1.0;
             apply_reverb(&mut signal, rate, params);
             assert!(signal.iter().all(|s| s.is_finite()));
-            let early = signal[..rate as usize / 4].iter().fold(0.0f32, |m, s| m.max(s.abs()));
+            let early = signal[..rate as usize / 4]
+                .iter()
+                .fold(0.0f32, |m, s| m.max(s.abs()));
             let end = ((tail * rate as f64) as usize).min(signal.len());
             let late = signal[end..].iter().fold(0.0f32, |m, s| m.max(s.abs()));
             assert!(early > 0.01, "{preset:?} has a reverb: {early}");
-            assert!(late < early * 2e-3, "{preset:?} decayed 54 dB by its tail: {late} vs {early}");
+            assert!(
+                late < early * 2e-3,
+                "{preset:?} decayed 54 dB by its tail: {late} vs {early}"
+            );
         }
     }
 }
