@@ -4,6 +4,7 @@
 # Debian packages when run as root; otherwise says exactly what to install.
 # Idempotent: safe to run before every start and every test run.
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 
 PG_PORT="${GTS_PG_PORT:-5432}"
 REDIS_PORT="${GTS_REDIS_PORT:-6379}"
@@ -86,4 +87,11 @@ fi
 # --- Media tools --------------------------------------------------------------------
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffmpeg
 
-say "dependencies ready: PostgreSQL 127.0.0.1:$PG_PORT (role gts), Redis 127.0.0.1:$REDIS_PORT, ffmpeg"
+# --- Node tools (buf for `buf curl` over reflection; the web console's build later) -----
+command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+if [ ! -x deploy/local/tools/node_modules/.bin/buf ]; then
+    say "installing deploy/local/tools (npm ci)"
+    npm ci --prefix deploy/local/tools --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
+say "dependencies ready: PostgreSQL 127.0.0.1:$PG_PORT (role gts), Redis 127.0.0.1:$REDIS_PORT, ffmpeg, buf"

@@ -3,6 +3,7 @@
 //! PostgreSQL and Redis connections, and the database-error classification that each
 //! service's own error type maps to `tonic::Status`.
 
+pub mod auth;
 pub mod binary;
 pub mod config;
 pub mod db;

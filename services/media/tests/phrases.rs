@@ -63,7 +63,7 @@ fn cuts_fall_in_silent_gaps_between_notes() {
 
 #[test]
 fn legato_cuts_land_just_before_an_attack() {
-    for (seed, sample_rate) in [(7, SR), (8, 22_050)] {
+    for (seed, sample_rate) in [(7, SR), (8, 22_050), (9, 22_050), (12, 22_050)] {
         let (di, onsets) = legato_plucks(sample_rate, 40.0, seed);
         let phrases = find_phrases(&di, sample_rate, 4.0);
         assert_contiguous(&phrases, di.len());

@@ -36,8 +36,13 @@ fn a_full_scale_sine_peaks_near_0_db_at_its_frequency() {
     let (peak_hz, peak_db) = spectrum
         .iter()
         .copied()
-        .fold((0.0, f64::NEG_INFINITY), |best, p| if p.1 > best.1 { p } else { best });
-    assert!((peak_hz / 1000.0f64).log2().abs() < 1.0 / 12.0, "peak at {peak_hz} Hz");
+        .fold((0.0, f64::NEG_INFINITY), |best, p| {
+            if p.1 > best.1 { p } else { best }
+        });
+    assert!(
+        (peak_hz / 1000.0f64).log2().abs() < 1.0 / 12.0,
+        "peak at {peak_hz} Hz"
+    );
     // 1/6-octave averaging spreads the line over ~20 bins: well below 0 dB,
     // yet far above the leakage a decade away.
     assert!(peak_db < 0.5 && peak_db > -25.0, "peak {peak_db} dB");
@@ -102,7 +107,10 @@ fn spectrum_plot_writes_a_png() {
     // Also at a low rate (Nyquist under 20 kHz) and with no curves at all.
     spectrum_plot(&dir.path().join("low.png"), &curves[..1], 16_000).unwrap();
     spectrum_plot(&dir.path().join("empty.png"), &[], SR).unwrap();
-    assert!(matches!(spectrum_plot(&path, &curves, 0), Err(MediaError::InvalidInput(_))));
+    assert!(matches!(
+        spectrum_plot(&path, &curves, 0),
+        Err(MediaError::InvalidInput(_))
+    ));
 }
 
 #[test]
@@ -126,7 +134,10 @@ fn level_chart_writes_a_png() {
     level_chart(&path, &rows).unwrap();
     assert_eq!(png_size(&path), (1600, 900));
     keep(&path);
-    assert!(matches!(level_chart(&path, &[]), Err(MediaError::InvalidInput(_))));
+    assert!(matches!(
+        level_chart(&path, &[]),
+        Err(MediaError::InvalidInput(_))
+    ));
 }
 
 #[test]

@@ -236,3 +236,33 @@ fn two_di_tracks_are_joined_with_a_gap() {
     assert!((rendered.di_tracks[1].start_seconds - 3.0).abs() < 1e-9);
     assert_eq!(rendered.di.len(), 48_000 * 2 + 48_000 + 72_000);
 }
+
+#[test]
+fn the_manifest_reproduces_the_spec_and_guards_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
+    spec.chains.truncate(2);
+    let out = dir.path().join("out");
+    let report = gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
+    let manifest_text = std::fs::read_to_string(&report.manifest_path).unwrap();
+    let manifest: gts_render::Manifest = serde_json::from_str(&manifest_text).unwrap();
+    assert_eq!(manifest.spec, spec);
+    assert_eq!(manifest.engine_version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(manifest.crates.get("nam-rs").map(String::as_str), Some("0.4.0"));
+    // DI + two models + one IR per chain (the tiny WaveNet twice is hashed twice).
+    assert_eq!(manifest.inputs.len(), 5);
+    assert!(manifest.inputs.iter().all(|i| i.sha256.len() == 64 && i.bytes > 0));
+    assert_eq!(manifest.chains, report.chains);
+    assert_eq!(gts_render::Manifest::load_spec(&report.manifest_path).unwrap(), spec);
+
+    // Rendering again writes the same manifest, byte for byte.
+    let again = gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(std::fs::read_to_string(&again.manifest_path).unwrap(), manifest_text);
+
+    // A changed input is refused.
+    std::fs::write(&spec.di_tracks[0].path, b"changed").unwrap();
+    assert!(matches!(
+        gts_render::Manifest::load_spec(&report.manifest_path),
+        Err(RenderError::InvalidSpec(message)) if message.contains("changed")
+    ));
+}

@@ -5,7 +5,7 @@
 //! searched in `[0.75 T, 1.25 T]` after the previous one (T = target length,
 //! so 3–5 s for 4 s). Candidates are the 5 ms frames that are quiet points
 //! (40 dB or more below the 95th-percentile frame level) or lie within
-//! 150 ms before a spectral-flux onset; among them the cut is the frame
+//! 80 ms before a spectral-flux onset; among them the cut is the frame
 //! minimising `level_dBFS + 12 dB × |distance from target| / T`: silence
 //! beats a decaying note, the dip just before an attack beats the ring-out
 //! before it, and among equally quiet points the one nearest the target
@@ -31,7 +31,7 @@ const DISTANCE_PENALTY_DB: f32 = 12.0;
 /// A frame this far below the loud frames (95th percentile) is a quiet point.
 const QUIET_BELOW_LOUD_DB: f32 = 40.0;
 /// How far before an onset a cut still counts as "just before" it.
-const PRE_ONSET_MS: f64 = 150.0;
+const PRE_ONSET_MS: f64 = 80.0;
 /// Accepted range for `target_seconds`; outside it the value is clamped
 /// (non-finite values fall back to the default).
 const TARGET_RANGE_S: (f32, f32) = (0.5, 60.0);

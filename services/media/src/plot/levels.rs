@@ -20,6 +20,9 @@ pub struct LevelRow {
     pub rms_dbfs: f64,
 }
 
+/// Reads one metric of a row.
+type Metric = fn(&LevelRow) -> f64;
+
 /// Four x slots per chain: three bars and a gap.
 const SLOTS: i32 = 4;
 /// Lowest value the axis goes down to.
@@ -28,10 +31,12 @@ const AXIS_FLOOR_DB: f64 = -120.0;
 /// Draws the level chart PNG.
 pub fn level_chart(path: &Path, rows: &[LevelRow]) -> Result<(), MediaError> {
     if rows.is_empty() {
-        return Err(MediaError::InvalidInput("no chains for the level chart".into()));
+        return Err(MediaError::InvalidInput(
+            "no chains for the level chart".into(),
+        ));
     }
     ensure_registered()?;
-    let metrics: [(&str, fn(&LevelRow) -> f64); 3] = [
+    let metrics: [(&str, Metric); 3] = [
         ("Integrated loudness (LUFS)", |r| r.integrated_lufs),
         ("True peak (dBTP)", |r| r.true_peak_dbtp),
         ("RMS (dBFS)", |r| r.rms_dbfs),
@@ -85,7 +90,11 @@ pub fn level_chart(path: &Path, rows: &[LevelRow]) -> Result<(), MediaError> {
         let bars = rows.iter().enumerate().map(|(row_index, row)| {
             let slot = row_index as i32 * SLOTS + offset;
             let value = get(row);
-            let height = if value.is_finite() { value.clamp(bottom, top) } else { bottom };
+            let height = if value.is_finite() {
+                value.clamp(bottom, top)
+            } else {
+                bottom
+            };
             let mut bar = Rectangle::new(
                 [
                     (SegmentValue::Exact(slot), bottom),

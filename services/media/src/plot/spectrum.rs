@@ -34,7 +34,11 @@ pub fn smoothed_spectrum(signal: &[f32], sample_rate: u32) -> Vec<(f64, f64)> {
             let hi = ((freq * sixth_octave / bin_hz).ceil() as usize).clamp(lo, bins - 1);
             let band = power.get(lo..=hi).unwrap_or(&[]);
             let mean = band.iter().sum::<f64>() / band.len().max(1) as f64;
-            let db = if mean > 0.0 { 10.0 * mean.log10() } else { FLOOR_DB };
+            let db = if mean > 0.0 {
+                10.0 * mean.log10()
+            } else {
+                FLOOR_DB
+            };
             (freq, db.max(FLOOR_DB))
         })
         .collect()
@@ -90,5 +94,7 @@ fn welch_power(signal: &[f32], sample_rate: u32) -> Vec<f64> {
 
 /// About 170 ms, a power of two (8192 at 48 kHz).
 fn fft_size(sample_rate: u32) -> usize {
-    ((sample_rate as usize) / 6).clamp(256, 1 << 16).next_power_of_two()
+    ((sample_rate as usize) / 6)
+        .clamp(256, 1 << 16)
+        .next_power_of_two()
 }

@@ -41,7 +41,10 @@ pub fn render_card_png(
     root.fill(&BACKGROUND).map_err(draw_error)?;
     let accent = crate::plot::colour(card.accent);
     root.draw(&Rectangle::new(
-        [(margin - unit(0.04), unit(0.30)), (margin - unit(0.03), unit(0.80))],
+        [
+            (margin - unit(0.04), unit(0.30)),
+            (margin - unit(0.03), unit(0.80)),
+        ],
         accent.filled(),
     ))
     .map_err(draw_error)?;
@@ -66,7 +69,10 @@ pub fn render_card_png(
     let bottom = unit(0.90);
     let room = usize::try_from((bottom - first_line_y) / line_step.max(1)).unwrap_or(0);
     let (shown, hidden) = if card.lines.len() > room {
-        (room.saturating_sub(1), card.lines.len() - room.saturating_sub(1))
+        (
+            room.saturating_sub(1),
+            card.lines.len() - room.saturating_sub(1),
+        )
     } else {
         (card.lines.len(), 0)
     };
@@ -86,14 +92,17 @@ pub fn render_card_png(
     root.present().map_err(draw_error)
 }
 
-/// `text` with control characters removed, shortened with "…" to fit.
+/// `text` with control characters as spaces, shortened with "…" to fit.
 fn fit<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     text: &str,
     style: &TextStyle,
     max_width: u32,
 ) -> Result<String, MediaError> {
-    let mut chars: Vec<char> = text.chars().filter(|c| !c.is_control()).collect();
+    let mut chars: Vec<char> = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let width = |s: &str| {
         area.estimate_text_size(s, style)
             .map(|(w, _)| w)

@@ -34,7 +34,7 @@ pub fn render_video(
             opts.max_frame_seconds
         )));
     }
-    if opts.width % 2 != 0 || opts.height % 2 != 0 {
+    if !opts.width.is_multiple_of(2) || !opts.height.is_multiple_of(2) {
         return Err(MediaError::InvalidInput(
             "yuv420p needs an even width and height".into(),
         ));
@@ -64,7 +64,19 @@ pub fn render_video(
         lines: Vec::new(),
         accent: 0,
     };
-    let png_name = |shot: &Shot| match shot.card {
+    // Cards with the same content (a chain's card in every phrase) share one
+    // PNG: drawing a 1080p frame is the slow part.
+    let mut first_with_content = std::collections::HashMap::new();
+    let canonical: Vec<usize> = cards
+        .iter()
+        .enumerate()
+        .map(|(index, card)| {
+            *first_with_content
+                .entry((&card.title, &card.lines, card.accent))
+                .or_insert(index)
+        })
+        .collect();
+    let png_name = |shot: &Shot| match shot.card.and_then(|i| canonical.get(i)) {
         Some(index) => format!("card_{index:05}.png"),
         None => "blank.png".to_owned(),
     };
@@ -97,7 +109,18 @@ pub fn render_video(
         .arg(ab_wav)
         .args(["-map", "0:v:0", "-map", "1:a:0"])
         .args(["-c:v", "libx264", "-preset", &opts.x264_preset])
-        .args(["-tune", "stillimage", "-pix_fmt", "yuv420p", "-fps_mode", "vfr"])
+        .args([
+            "-tune",
+            "stillimage",
+            "-pix_fmt",
+            "yuv420p",
+            "-fps_mode",
+            "vfr",
+        ])
+        // No B-frames: they buy nothing on stills, and their reorder delay
+        // makes MP4 report a video track one frame short of the audio.
+        // A keyframe at least every 30 frames keeps seeking cheap.
+        .args(["-bf", "0", "-g", "30"])
         .arg("-vf")
         .arg(format!("scale={}:{}", opts.width, opts.height))
         .args(["-c:a", "aac", "-ar", "48000", "-ac", "2"])

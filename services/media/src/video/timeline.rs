@@ -91,7 +91,11 @@ const FRAMERATE_OPTION: &str = "option framerate 1000";
 /// ffconcat text: each shot split into frames of at most `max_frame_us`.
 /// `file_for(shot)` names the PNG. The last file is listed twice, as the
 /// concat demuxer otherwise ignores the final duration.
-pub(crate) fn ffconcat(shots: &[Shot], max_frame_us: u64, file_for: impl Fn(&Shot) -> String) -> String {
+pub(crate) fn ffconcat(
+    shots: &[Shot],
+    max_frame_us: u64,
+    file_for: impl Fn(&Shot) -> String,
+) -> String {
     let mut text = String::from("ffconcat version 1.0\n");
     let max_frame_us = max_frame_us.max(1000);
     let mut last_file = None;
