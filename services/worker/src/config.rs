@@ -1,4 +1,4 @@
-//! The auth service's configuration.
+//! The worker service's configuration.
 
 use gts_common::{ConfigError, Env, settings::ServiceSettings};
 
