@@ -53,14 +53,21 @@ fn one_pole(signal: &[f32], coefficient: f32, drive: f32) -> Vec<f32> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "ab-demo".to_owned()));
+    let dir = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "ab-demo".to_owned()),
+    );
     std::fs::create_dir_all(&dir)?;
     let di = synth_di(20.0);
     let chains = [
         ("Clean", one_pole(&di, 0.6, 1.0)),
         ("Crunch", one_pole(&di, 0.3, 6.0)),
         ("Dark lead", one_pole(&di, 0.08, 20.0)),
-        ("Fizz", di.iter().map(|&x| (x * 30.0).tanh() * 0.5).collect()),
+        (
+            "Fizz",
+            di.iter().map(|&x| (x * 30.0).tanh() * 0.5).collect(),
+        ),
     ];
     let phrases = find_phrases(&di, SR, 4.0);
     let refs: Vec<&[f32]> = chains.iter().map(|(_, c)| c.as_slice()).collect();
@@ -68,8 +75,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     write_flac24(&dir.join("ab.flac"), &track.samples, SR)?;
     write_wav(&dir.join("ab.wav"), &track.samples, SR)?;
     std::fs::write(dir.join("cues.json"), track.cues_json()?)?;
-    let curves: Vec<(String, &[f32])> =
-        chains.iter().map(|(name, c)| ((*name).to_owned(), c.as_slice())).collect();
+    let curves: Vec<(String, &[f32])> = chains
+        .iter()
+        .map(|(name, c)| ((*name).to_owned(), c.as_slice()))
+        .collect();
     spectrum_plot(&dir.join("spectrum.png"), &curves, SR)?;
     let rows: Vec<LevelRow> = chains
         .iter()
@@ -91,8 +100,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(n, _)| vec![format!("NAM: {n} capture"), "IR: 2x12 open back".to_owned()])
         .collect();
     let cards = cards_from_cues(&track.cues, &titles, &lines);
-    let opts = VideoOptions { header: Some("Demo shootout".to_owned()), ..VideoOptions::default() };
-    render_video(&dir.join("ab.mp4"), &dir.join("ab.wav"), &cards, &opts, &|| false)?;
-    println!("{} phrases, {} segments, written to {}", phrases.len(), track.cues.len(), dir.display());
+    let opts = VideoOptions {
+        header: Some("Demo shootout".to_owned()),
+        ..VideoOptions::default()
+    };
+    render_video(
+        &dir.join("ab.mp4"),
+        &dir.join("ab.wav"),
+        &cards,
+        &opts,
+        &|| false,
+    )?;
+    println!(
+        "{} phrases, {} segments, written to {}",
+        phrases.len(),
+        track.cues.len(),
+        dir.display()
+    );
     Ok(())
 }

@@ -79,14 +79,12 @@ pub fn encode_flac24(samples: &[f32], sample_rate: u32) -> Result<Vec<u8>, Media
         )));
     }
     let ints: Vec<i32> = samples.iter().map(|&s| to_i24(s)).collect();
-    // flacenc 0.5.1 can mis-estimate the fixed-predictor cost on a block
-    // that turns from a tone into full-scale noise and emit gigabytes; check
-    // every frame against its verbatim size and retry with safer settings.
-    let attempts = [
-        Predictors::All,
-        Predictors::LpcOnly,
-        Predictors::VerbatimOnly,
-    ];
+    // flacenc 0.5.1's fixed-predictor path mis-chooses Rice parameters on
+    // ordinary material (plucks after silence, a tone turning into noise)
+    // and emits frames 20× larger than verbatim, so it is never used; every
+    // frame is still checked against its verbatim size, with verbatim coding
+    // as the last resort.
+    let attempts = [Predictors::LpcOnly, Predictors::VerbatimOnly];
     for predictors in attempts {
         let mut stream = encode_stream(&ints, sample_rate, predictors)?;
         if !all_frames_bounded(&stream) {
@@ -117,7 +115,6 @@ const FRAME_OVERHEAD_BITS: usize = 1024;
 
 #[derive(Clone, Copy)]
 enum Predictors {
-    All,
     LpcOnly,
     VerbatimOnly,
 }
@@ -132,13 +129,10 @@ fn encode_stream(
     // Single-threaded: deterministic output and no surprise CPU use in the worker.
     config.multithread = false;
     let coding = &mut config.subframe_coding;
+    coding.use_fixed = false;
     match predictors {
-        Predictors::All => {}
-        Predictors::LpcOnly => coding.use_fixed = false,
-        Predictors::VerbatimOnly => {
-            coding.use_fixed = false;
-            coding.use_lpc = false;
-        }
+        Predictors::LpcOnly => {}
+        Predictors::VerbatimOnly => coding.use_lpc = false,
     }
     let config = config
         .into_verified()

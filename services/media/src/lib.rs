@@ -28,9 +28,17 @@
 //!     LevelRow { name: String, integrated_lufs: f64, true_peak_dbtp: f64, rms_dbfs: f64 }
 //! video::render_video(out_mp4: &Path, ab_wav: &Path, cards: &[TitleCard], opts: &VideoOptions,
 //!                     cancel: &dyn Fn() -> bool) -> Result<(), MediaError>
-//!     TitleCard { start_ms: f64, end_ms: f64, title: String, lines: Vec<String> }
-//!     VideoOptions::default(): ffmpeg "ffmpeg" on PATH, 1920×1080, x264 veryfast, AAC 192k @ 48 kHz.
-//!     video::cards_from_cues(cues, chain_titles, chain_lines) builds one card per cue.
+//!     TitleCard { start_ms: f64, end_ms: f64, title: String, lines: Vec<String>, accent: usize }
+//!         (accent = chain index: same colour as that chain's spectrum curve)
+//!     VideoOptions { ffmpeg: PathBuf, width, height: u32, x264_preset: String,
+//!                    audio_bitrate_kbps: u32, max_frame_seconds: f64, header: Option<String> }
+//!     VideoOptions::default(): "ffmpeg" on PATH, 1920×1080, veryfast, 192 kb/s, 2 s, no header.
+//!     Output: H.264 yuv420p VFR + AAC 48 kHz stereo; as long as the WAV; written atomically.
+//!     Errors: FfmpegMissing (with the apt-get hint), Ffmpeg { status, stderr_tail }, Cancelled.
+//! video::cards_from_cues(cues: &[Cue], chain_titles: &[String], chain_lines: &[Vec<String>])
+//!     -> Vec<TitleCard>                                 // one card per cue
+//! video::render_card_png(path: &Path, card: &TitleCard, opts: &VideoOptions) -> Result<(), MediaError>
+//! plot::smoothed_spectrum(signal: &[f32], sample_rate: u32) -> Vec<(f64, f64)>  // (Hz, dB) points
 //! ```
 //!
 //! Typical use from the render engine:
@@ -42,6 +50,10 @@
 //! write_wav(&dir.join("ab.wav"), &track.samples, sr)?;   // ffmpeg's audio input
 //! render_video(&dir.join("ab.mp4"), &dir.join("ab.wav"), &cards, &VideoOptions::default(), &|| token.is_cancelled())?;
 //! ```
+//!
+//! `examples/ab_demo.rs` does all of it end to end:
+//! `cargo run -p gts-media --example ab_demo -- /tmp/ab-demo`.
+//! Design notes (cut rule, crossfade law, font licence): `docs/media.md`.
 
 pub mod assembly;
 pub mod encode;

@@ -94,6 +94,24 @@ fn flac_decodes_to_the_same_24_bit_samples() {
 }
 
 #[test]
+fn flac_actually_compresses_guitar_like_audio() {
+    // Plucks after silence once made the encoder's fixed predictor emit
+    // frames 20× larger than verbatim; a real compression ratio shows the
+    // predictor path works.
+    let (di, _) = common::plucks_with_gaps(SR, 5.0, 21);
+    let bytes = encode_flac24(&di, SR).unwrap();
+    let verbatim = di.len() * 3;
+    assert!(
+        bytes.len() * 10 < verbatim * 6,
+        "{} of {verbatim} bytes",
+        bytes.len()
+    );
+    let mut reader = claxon::FlacReader::new(std::io::Cursor::new(bytes)).unwrap();
+    let decoded: Vec<i32> = reader.samples().map(Result::unwrap).collect();
+    assert_eq!(decoded, di.iter().map(|&s| to_i24(s)).collect::<Vec<_>>());
+}
+
+#[test]
 fn flac_output_is_byte_identical_across_runs() {
     let signal = awkward_signal();
     assert_eq!(

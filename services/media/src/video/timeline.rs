@@ -118,3 +118,52 @@ pub(crate) fn ffconcat(
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card(start_ms: f64, end_ms: f64) -> TitleCard {
+        TitleCard {
+            start_ms,
+            end_ms,
+            title: String::new(),
+            lines: Vec::new(),
+            accent: 0,
+        }
+    }
+
+    #[test]
+    fn shots_cover_the_audio_exactly_and_fill_gaps() {
+        let cards = [card(1000.0, 2000.0), card(0.0, 500.0), card(1500.0, 9000.0)];
+        let timeline = shots(&cards, 4_000_000);
+        let spans: Vec<(Option<usize>, u64, u64)> = timeline
+            .iter()
+            .map(|s| (s.card, s.start_us, s.end_us))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (Some(1), 0, 500_000),
+                (None, 500_000, 1_000_000),
+                (Some(0), 1_000_000, 2_000_000),
+                (Some(2), 2_000_000, 4_000_000),
+            ]
+        );
+    }
+
+    #[test]
+    fn ffconcat_durations_add_up_and_long_shots_are_split() {
+        let timeline = shots(&[card(0.0, 4500.0)], 5_000_000);
+        let text = ffconcat(&timeline, 2_000_000, |s| format!("{:?}.png", s.card));
+        let total_us: u64 = text
+            .lines()
+            .filter_map(|line| line.strip_prefix("duration "))
+            .map(|d| (d.parse::<f64>().unwrap_or(0.0) * 1e6).round() as u64)
+            .sum();
+        assert_eq!(total_us, 5_000_000);
+        // 4.5 s card in 2 s frames (3) + 0.5 s blank (1) + the repeated last file.
+        assert_eq!(text.matches("file '").count(), 5);
+        assert!(text.ends_with("file 'None.png'\noption framerate 1000\n"));
+    }
+}
