@@ -15,6 +15,7 @@ case "${1:-}" in
 esac
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gts/target}"
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 deploy/local/ensure-deps.sh
 echo "==> building"
 cargo build --workspace --bins --locked --quiet
@@ -72,6 +73,10 @@ start gts-gateway "$BIN/gts-gateway"
 echo "==> waiting for every service to report SERVING, then the demo"
 "$BIN/gts-demo"
 
+echo "==> the render engine, offline: a 4-chain shootout of the fixture models on a synthesised DI"
+"$BIN/gts-render" synth-di services/render/examples/demo-di.wav 20
+"$BIN/gts-render" services/render/examples/demo-shootout.toml --out "$ROOT/.local/demo-render"
+
 cat <<INFO
 ==> GTS is up
     gateway (grpc-web, gRPC)  http://$GTS_GATEWAY_LISTEN
@@ -80,6 +85,7 @@ cat <<INFO
     worker                    http://$GTS_WORKER_LISTEN
     fake TONE3000             $GTS_TONE3000_URL
     logs                      .local/logs/
+    demo render (A/B, video)  .local/demo-render/
 INFO
 
 if [ "$MODE" = serve ]; then

@@ -43,3 +43,74 @@ pub async fn send_sigterm(pid: u32) {
         .expect("run kill");
     assert!(status.success(), "kill -TERM {pid} failed");
 }
+
+/// A running service binary whose JSON log is being read.
+pub struct RunningBinary {
+    /// The process.
+    pub child: tokio::process::Child,
+    /// Its stdout, line by line.
+    pub log: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl RunningBinary {
+    /// Starts `command` with stdout captured and waits for its "listening" log line, so
+    /// the caller knows the port accepts connections.
+    pub async fn start(mut command: tokio::process::Command) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the binary");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut running = Self {
+            child,
+            log: tokio::io::BufReader::new(stdout).lines(),
+        };
+        running.wait_for_log("listening").await;
+        running
+    }
+
+    /// Reads log lines until one contains `needle` (panics if the process exits first).
+    pub async fn wait_for_log(&mut self, needle: &str) -> String {
+        loop {
+            match self.log.next_line().await.expect("read the log") {
+                Some(line) if line.contains(needle) => return line,
+                Some(_) => {}
+                None => panic!("the process exited before logging {needle:?}"),
+            }
+        }
+    }
+
+    /// Keeps draining the log in the background so the child never blocks on a full pipe.
+    pub fn drain_log(self) -> tokio::process::Child {
+        let mut log = self.log;
+        tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+        self.child
+    }
+}
+
+/// A free loopback address for a child process to listen on.
+pub fn free_local_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("find a free port")
+}
+
+/// A backend binary's command with the environment it needs against `database_url`,
+/// the test Redis (a fresh key prefix) and `listen_var` set to `addr`.
+pub fn backend_command(
+    name: &str,
+    database_url: &str,
+    listen_var: &str,
+    addr: std::net::SocketAddr,
+) -> tokio::process::Command {
+    let mut command = command(name);
+    command.envs([
+        ("GTS_DATABASE_URL", database_url.to_owned()),
+        ("GTS_REDIS_URL", crate::redis_url()),
+        ("GTS_REDIS_PREFIX", crate::unique_redis_prefix()),
+        (listen_var, addr.to_string()),
+        ("GTS_HEALTH_INTERVAL_MS", "200".to_owned()),
+    ]);
+    command
+}

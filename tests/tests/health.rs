@@ -1,16 +1,35 @@
 //! Health follows the real dependencies: NOT_SERVING while PostgreSQL is down, SERVING
 //! again once it is back. The test runs its own PostgreSQL so it can stop it.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use gts_common::Env;
 use gts_e2e::{
+    clients,
     health::wait_for_status,
     pg_cluster::PgCluster,
     stack::{ServiceHandle, ephemeral_listener, service_env},
     unique_redis_prefix,
 };
 use tonic_health::pb::health_check_response::ServingStatus;
+
+/// Waits until the whole server and a hosted service both report `status`.
+async fn expect_status(addr: SocketAddr, status: ServingStatus) {
+    for service in ["", "gts.v1.AuthService"] {
+        let channel = clients::grpc(addr).await;
+        wait_for_status(channel, service, status, Duration::from_secs(30)).await;
+    }
+}
+
+/// Runs a blocking cluster operation off the async runtime.
+async fn on_cluster(cluster: PgCluster, operation: fn(&PgCluster)) -> PgCluster {
+    tokio::task::spawn_blocking(move || {
+        operation(&cluster);
+        cluster
+    })
+    .await
+    .expect("cluster operation")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_goes_not_serving_while_postgres_is_down() {
@@ -23,49 +42,12 @@ async fn health_goes_not_serving_while_postgres_is_down() {
         gts_auth::serve(config, l, s)
     })
     .await;
-    let timeout = Duration::from_secs(30);
 
-    for service in ["", "gts.v1.AuthService"] {
-        wait_for_status(
-            auth.channel().await,
-            service,
-            ServingStatus::Serving,
-            timeout,
-        )
-        .await;
-    }
-
-    let cluster = tokio::task::spawn_blocking(move || {
-        cluster.stop_server();
-        cluster
-    })
-    .await
-    .expect("stop PostgreSQL");
-    for service in ["", "gts.v1.AuthService"] {
-        wait_for_status(
-            auth.channel().await,
-            service,
-            ServingStatus::NotServing,
-            timeout,
-        )
-        .await;
-    }
-
-    let cluster = tokio::task::spawn_blocking(move || {
-        cluster.start_server();
-        cluster
-    })
-    .await
-    .expect("start PostgreSQL again");
-    for service in ["", "gts.v1.AuthService"] {
-        wait_for_status(
-            auth.channel().await,
-            service,
-            ServingStatus::Serving,
-            timeout,
-        )
-        .await;
-    }
+    expect_status(auth.addr, ServingStatus::Serving).await;
+    let cluster = on_cluster(cluster, PgCluster::stop_server).await;
+    expect_status(auth.addr, ServingStatus::NotServing).await;
+    let cluster = on_cluster(cluster, PgCluster::start_server).await;
+    expect_status(auth.addr, ServingStatus::Serving).await;
 
     auth.stop().await.expect("auth stops cleanly");
     drop(cluster);

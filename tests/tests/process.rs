@@ -1,17 +1,15 @@
 //! The real binaries: configuration errors stop them with one line naming the variable,
 //! and SIGTERM drains an in-flight call before a clean exit.
 
-use std::{process::Stdio, time::Duration};
+use std::time::Duration;
 
 use gts_e2e::{
-    binaries::{command, send_sigterm},
+    binaries::{RunningBinary, backend_command, command, free_local_addr, send_sigterm},
     clients,
     db::TestDatabase,
     health::wait_for_status,
-    redis_url, unique_redis_prefix,
 };
 use gts_proto::v1::{PingRequest, ops_internal_client::OpsInternalClient};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 const BINARIES: &[&str] = &["gts-auth", "gts-shootout", "gts-worker", "gts-gateway"];
@@ -91,42 +89,12 @@ async fn a_malformed_variable_stops_every_binary_with_one_line_naming_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_slow_in_flight_call_finish_then_exits_zero() {
     let db = TestDatabase::create().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let prefix = unique_redis_prefix();
-    let redis = redis_url();
-    let listen = addr.to_string();
-    let mut child = command("gts-auth")
-        .envs([
-            ("GTS_DATABASE_URL", db.url()),
-            ("GTS_REDIS_URL", redis.as_str()),
-            ("GTS_REDIS_PREFIX", prefix.as_str()),
-            ("GTS_AUTH_LISTEN", listen.as_str()),
-            ("GTS_HEALTH_INTERVAL_MS", "200"),
-            // Request start lines are how the test knows the call is in flight.
-            ("GTS_LOG", "info,tower_http=debug"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start gts-auth");
-    let pid = child.id().expect("child pid");
-    let mut log = BufReader::new(child.stdout.take().expect("stdout")).lines();
-
-    // Wait for the listening line, then for SERVING.
-    loop {
-        let line = log
-            .next_line()
-            .await
-            .expect("read log")
-            .expect("gts-auth exited early");
-        if line.contains("gRPC server listening") {
-            break;
-        }
-    }
+    let addr = free_local_addr();
+    let mut auth = backend_command("gts-auth", db.url(), "GTS_AUTH_LISTEN", addr);
+    // Request start lines are how the test knows the call is in flight.
+    auth.env("GTS_LOG", "info,tower_http=debug");
+    let mut running = RunningBinary::start(auth).await;
+    let pid = running.child.id().expect("child pid");
     let channel = clients::grpc(addr).await;
     wait_for_status(
         channel.clone(),
@@ -146,18 +114,13 @@ async fn sigterm_lets_a_slow_in_flight_call_finish_then_exits_zero() {
     });
     // The Ping has reached the server once its request line is logged.
     loop {
-        let line = log
-            .next_line()
-            .await
-            .expect("read log")
-            .expect("gts-auth exited early");
-        if line.contains("started processing request") && line.contains("Ping") {
+        let line = running.wait_for_log("started processing request").await;
+        if line.contains("Ping") {
             break;
         }
     }
     send_sigterm(pid).await;
-    // Keep draining the log so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    let mut child = running.drain_log();
 
     let answer = call
         .await

@@ -55,8 +55,53 @@ impl ServiceSettings {
             redis_url,
             redis_prefix: env.or("GTS_REDIS_PREFIX", "gts:".to_owned())?,
             startup_timeout: env.millis_or("GTS_STARTUP_TIMEOUT_MS", Duration::from_secs(30))?,
-            health_interval: env.millis_or("GTS_HEALTH_INTERVAL_MS", Duration::from_secs(2))?,
-            shutdown_grace: env.millis_or("GTS_SHUTDOWN_GRACE_MS", Duration::from_secs(8))?,
+            health_interval: health_interval(env)?,
+            shutdown_grace: shutdown_grace(env)?,
+        })
+    }
+}
+
+/// The probe interval (`GTS_HEALTH_INTERVAL_MS`, default 2 s, at least 50 ms so a typo
+/// cannot turn the monitor into a busy loop against PostgreSQL and Redis).
+pub fn health_interval(env: &Env) -> Result<Duration, ConfigError> {
+    let interval = env.millis_or("GTS_HEALTH_INTERVAL_MS", Duration::from_secs(2))?;
+    within(
+        "GTS_HEALTH_INTERVAL_MS",
+        interval,
+        Duration::from_millis(50),
+        Duration::from_secs(60),
+    )
+}
+
+/// The drain period (`GTS_SHUTDOWN_GRACE_MS`, default 8 s, at most 9.5 s so a process
+/// always exits within 10 s of SIGTERM).
+pub fn shutdown_grace(env: &Env) -> Result<Duration, ConfigError> {
+    let grace = env.millis_or("GTS_SHUTDOWN_GRACE_MS", Duration::from_secs(8))?;
+    within(
+        "GTS_SHUTDOWN_GRACE_MS",
+        grace,
+        Duration::ZERO,
+        Duration::from_millis(9_500),
+    )
+}
+
+fn within(
+    var: &str,
+    value: Duration,
+    min: Duration,
+    max: Duration,
+) -> Result<Duration, ConfigError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            var: var.to_owned(),
+            value: value.as_millis().to_string(),
+            reason: format!(
+                "must be between {} and {} milliseconds",
+                min.as_millis(),
+                max.as_millis()
+            ),
         })
     }
 }
@@ -64,4 +109,24 @@ impl ServiceSettings {
 fn parse_default(addr: &str) -> SocketAddr {
     addr.parse()
         .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timing_bounds_are_enforced_with_the_variable_named() {
+        let env = Env::from_pairs([
+            ("GTS_HEALTH_INTERVAL_MS", "0"),
+            ("GTS_SHUTDOWN_GRACE_MS", "60000"),
+        ]);
+        let interval = health_interval(&env).unwrap_err().to_string();
+        assert!(interval.contains("GTS_HEALTH_INTERVAL_MS"), "{interval}");
+        let grace = shutdown_grace(&env).unwrap_err().to_string();
+        assert!(grace.contains("GTS_SHUTDOWN_GRACE_MS"), "{grace}");
+        let defaults = Env::default();
+        assert_eq!(health_interval(&defaults).unwrap(), Duration::from_secs(2));
+        assert_eq!(shutdown_grace(&defaults).unwrap(), Duration::from_secs(8));
+    }
 }

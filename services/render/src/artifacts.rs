@@ -1,25 +1,226 @@
-//! Artifact writing (audio files, A/B track, cue list, plots, video).
+//! Artifact writing: per-chain audio, the A/B comparison with its cue list, plots, video.
 //!
-//! Contract: everything is written into the output directory under fixed names, so the
-//! same spec renders to the same file set. Encoding, A/B assembly, plots and video are
-//! gts-media's; this module only calls it and records what was written.
+//! Contract: everything goes into the output directory under fixed names
+//! (`chain-NN-<slug>.flac|.wav`, `ab.flac`, `ab.wav`, `cues.json`, `spectrum.png`,
+//! `levels.png`, `ab.mp4`), so the same spec renders to the same file set and the same
+//! audio bytes. The phrases are cut on the levelled DI timeline padded with the tail (so
+//! the last phrase lets every chain ring out); encoding, assembly, plots and video are
+//! gts-media's, this module only drives it and lists what was written.
 
 use std::path::Path;
 
-use crate::error::Result;
+use gts_media::MediaError;
+use gts_media::assembly::{assemble_ab, find_phrases};
+use gts_media::encode::{write_flac24, write_wav};
+use gts_media::plot::{LevelRow, level_chart, spectrum_plot};
+use gts_media::video::{VideoOptions, cards_from_cues, render_video};
+
+use crate::error::{RenderError, Result};
 use crate::pipeline::{Artifact, RenderedShootout};
 use crate::progress::CancelToken;
 use crate::spec::ShootoutSpec;
 
+/// Crossfade at each A/B switch, milliseconds.
+pub const CROSSFADE_MS: f32 = 10.0;
+/// File name of the cue list.
+pub const CUES_FILE: &str = "cues.json";
+
+fn media_error(artifact: &str) -> impl Fn(MediaError) -> RenderError + '_ {
+    move |error| match error {
+        MediaError::Cancelled => RenderError::Cancelled,
+        other => RenderError::Artifact {
+            artifact: artifact.to_string(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// A file-name-safe version of a chain name.
+fn slug(name: &str) -> String {
+    let mut slug: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    while slug.contains("--") {
+        slug = slug.replace("--", "-");
+    }
+    let trimmed = slug.trim_matches('-');
+    let short: String = trimmed.chars().take(40).collect();
+    if short.is_empty() {
+        "chain".into()
+    } else {
+        short
+    }
+}
+
 /// Writes the artifacts, reporting 0..=1 through `on_progress`.
 pub fn write_artifacts(
-    _spec: &ShootoutSpec,
-    _rendered: &RenderedShootout,
-    _out_dir: &Path,
+    spec: &ShootoutSpec,
+    rendered: &RenderedShootout,
+    out_dir: &Path,
     on_progress: &dyn Fn(f32),
     cancel: &CancelToken,
 ) -> Result<Vec<Artifact>> {
+    let rate = rendered.sample_rate;
+    let mut artifacts = Vec::new();
+    let steps = (rendered.chain_audio.len() + 3 + usize::from(spec.output.video)) as f32;
+    let mut step = 0.0f32;
+    let advance = |artifacts_done: &mut f32| {
+        *artifacts_done += 1.0;
+        on_progress((*artifacts_done / steps).min(1.0));
+    };
+
+    for (index, (audio, report)) in rendered
+        .chain_audio
+        .iter()
+        .zip(&rendered.chains)
+        .enumerate()
+    {
+        cancel.check()?;
+        let stem = format!("chain-{:02}-{}", index + 1, slug(&report.name));
+        for (extension, kind) in [("flac", "chain_flac"), ("wav", "chain_wav")] {
+            let file = format!("{stem}.{extension}");
+            let path = out_dir.join(&file);
+            let result = if extension == "flac" {
+                write_flac24(&path, audio, rate)
+            } else {
+                write_wav(&path, audio, rate)
+            };
+            result.map_err(media_error(&file))?;
+            artifacts.push(Artifact {
+                kind: kind.into(),
+                chain: Some(index),
+                file,
+            });
+        }
+        advance(&mut step);
+    }
+
+    // A/B comparison: phrases on the DI timeline plus the tail, so tails are heard.
     cancel.check()?;
-    on_progress(1.0);
-    Ok(Vec::new())
+    let tail = rendered
+        .chain_audio
+        .first()
+        .map_or(0, |a| a.len().saturating_sub(rendered.di.len()));
+    let mut timeline = rendered.di.clone();
+    timeline.resize(timeline.len() + tail, 0.0);
+    let phrases = find_phrases(&timeline, rate, spec.output.phrase_seconds as f32);
+    let chains: Vec<&[f32]> = rendered.chain_audio.iter().map(Vec::as_slice).collect();
+    let track =
+        assemble_ab(&chains, rate, &phrases, CROSSFADE_MS).map_err(media_error("A/B track"))?;
+    for (file, kind) in [("ab.flac", "ab_flac"), ("ab.wav", "ab_wav")] {
+        let path = out_dir.join(file);
+        let result = if kind == "ab_flac" {
+            write_flac24(&path, &track.samples, rate)
+        } else {
+            write_wav(&path, &track.samples, rate)
+        };
+        result.map_err(media_error(file))?;
+        artifacts.push(Artifact {
+            kind: kind.into(),
+            chain: None,
+            file: file.into(),
+        });
+    }
+    let cues = track.cues_json().map_err(media_error(CUES_FILE))?;
+    let cues_path = out_dir.join(CUES_FILE);
+    std::fs::write(&cues_path, cues).map_err(|e| RenderError::io(&cues_path, e))?;
+    artifacts.push(Artifact {
+        kind: "cues".into(),
+        chain: None,
+        file: CUES_FILE.into(),
+    });
+    advance(&mut step);
+
+    // Plots.
+    cancel.check()?;
+    let curves: Vec<(String, &[f32])> = rendered
+        .chains
+        .iter()
+        .zip(&rendered.chain_audio)
+        .map(|(report, audio)| (report.name.clone(), audio.as_slice()))
+        .collect();
+    spectrum_plot(&out_dir.join("spectrum.png"), &curves, rate)
+        .map_err(media_error("spectrum.png"))?;
+    artifacts.push(Artifact {
+        kind: "spectrum_png".into(),
+        chain: None,
+        file: "spectrum.png".into(),
+    });
+    advance(&mut step);
+    let rows: Vec<LevelRow> = rendered
+        .chains
+        .iter()
+        .map(|report| LevelRow {
+            name: report.name.clone(),
+            integrated_lufs: report.metrics.integrated_lufs,
+            true_peak_dbtp: report.metrics.true_peak_dbtp,
+            rms_dbfs: report.metrics.rms_dbfs,
+        })
+        .collect();
+    level_chart(&out_dir.join("levels.png"), &rows).map_err(media_error("levels.png"))?;
+    artifacts.push(Artifact {
+        kind: "levels_png".into(),
+        chain: None,
+        file: "levels.png".into(),
+    });
+    advance(&mut step);
+
+    if spec.output.video {
+        cancel.check()?;
+        let titles: Vec<String> = rendered.chains.iter().map(|c| c.name.clone()).collect();
+        let lines: Vec<Vec<String>> = rendered
+            .chains
+            .iter()
+            .map(|c| {
+                let mut lines = c.blocks.clone();
+                if c.blocks.is_empty() {
+                    lines.push("DI only".into());
+                }
+                lines.push(format!(
+                    "{:.1} LUFS, {:.1} dBTP",
+                    c.level.output_lufs, c.level.true_peak_dbtp
+                ));
+                lines
+            })
+            .collect();
+        let cards = cards_from_cues(&track.cues, &titles, &lines);
+        let options = VideoOptions {
+            header: Some(spec.name.clone()),
+            ..VideoOptions::default()
+        };
+        render_video(
+            &out_dir.join("ab.mp4"),
+            &out_dir.join("ab.wav"),
+            &cards,
+            &options,
+            &|| cancel.is_cancelled(),
+        )
+        .map_err(media_error("ab.mp4"))?;
+        artifacts.push(Artifact {
+            kind: "video_mp4".into(),
+            chain: None,
+            file: "ab.mp4".into(),
+        });
+        advance(&mut step);
+    }
+    Ok(artifacts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs_are_file_name_safe() {
+        assert_eq!(slug("Tweed + 1x12 / Spring!"), "tweed-1x12-spring");
+        assert_eq!(slug("***"), "chain");
+        assert!(slug(&"x".repeat(100)).len() <= 40);
+    }
 }

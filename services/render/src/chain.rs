@@ -28,6 +28,8 @@ pub const MAX_IR_SECONDS: u64 = 10;
 pub const MAX_TAIL_SECONDS: f64 = 12.0;
 /// Shortest tail (an amp alone still rings briefly).
 pub const MIN_TAIL_SECONDS: f64 = 0.25;
+/// Largest sample magnitude a block may produce (+80 dBFS).
+const MAX_SANE_PEAK: f32 = 1e4;
 /// DC blocker after each NAM model (the NAM plugin has one too).
 const DC_BLOCKER_HZ: f64 = 10.0;
 
@@ -168,12 +170,7 @@ impl PreparedChain {
             let base = index as f32 / block_count;
             let mut inner = |f: f32| on_progress(base + f / block_count);
             signal = apply_block(block, prepared, signal, rate, cancel, &mut inner)?;
-            if signal.iter().any(|s| !s.is_finite()) {
-                return Err(RenderError::NonFiniteAudio {
-                    chain: name,
-                    stage: format!("block {index} ({})", block.kind()),
-                });
-            }
+            check_sane(&signal, &name, &format!("block {index} ({})", block.kind()))?;
             on_progress((index + 1) as f32 / block_count);
         }
         cancel.check()?;
@@ -264,6 +261,29 @@ fn apply_block(
         (Block::Nam { .. } | Block::Cabinet { .. }, _) => {}
     }
     Ok(signal)
+}
+
+/// Refuses NaN/inf and absurd levels (above +80 dBFS no real chain goes: a model that
+/// blew up). Levelling could scale such audio back down, but it would be garbage.
+fn check_sane(signal: &[f32], chain: &str, stage: &str) -> Result<()> {
+    let mut peak = 0.0f32;
+    for &sample in signal {
+        if !sample.is_finite() {
+            return Err(RenderError::NonFiniteAudio {
+                chain: chain.to_string(),
+                stage: stage.to_string(),
+            });
+        }
+        peak = peak.max(sample.abs());
+    }
+    if peak > MAX_SANE_PEAK {
+        return Err(RenderError::ExplodedAudio {
+            chain: chain.to_string(),
+            stage: stage.to_string(),
+            peak_dbfs: 20.0 * f64::from(peak).log10(),
+        });
+    }
+    Ok(())
 }
 
 /// Raised-cosine fade over the last part of the tail (a quarter of it, 20–500 ms).

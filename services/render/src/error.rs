@@ -48,6 +48,16 @@ pub enum RenderError {
         /// Which stage failed.
         stage: String,
     },
+    /// A stage's output is absurdly loud (a model that exploded), so it is not rendered.
+    #[error("chain {chain:?}: {stage} exploded (peak {peak_dbfs:.0} dBFS)")]
+    ExplodedAudio {
+        /// Chain name.
+        chain: String,
+        /// Which stage failed.
+        stage: String,
+        /// Its peak level.
+        peak_dbfs: f64,
+    },
     /// The chain's output is silent, so it cannot be levelled.
     #[error("chain {chain:?} produced silence ({loudness_lufs:.1} LUFS); nothing to level")]
     SilentOutput {

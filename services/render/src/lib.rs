@@ -29,6 +29,9 @@ pub mod versions;
 
 pub use error::{RenderError, Result};
 pub use manifest::Manifest;
-pub use pipeline::{ChainReport, RenderReport, RenderedShootout, render_chains, render_shootout};
+pub use pipeline::{
+    ChainReport, RenderOptions, RenderReport, RenderedShootout, render_chains, render_chains_with,
+    render_shootout, render_shootout_with,
+};
 pub use progress::{CancelToken, NoProgress, Progress, ProgressSink, Stage};
 pub use spec::{Block, ChainSpec, DiTrack, OutputOptions, ShootoutSpec};

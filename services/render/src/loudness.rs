@@ -79,6 +79,21 @@ pub fn true_peak_dbtp(samples: &[f32], sample_rate: u32) -> Result<f64> {
     Ok(finite_or_floor(20.0 * linear.max(1e-10).log10(), -200.0))
 }
 
+/// Integrated loudness and true peak in one pass (what each levelling iteration needs).
+pub fn loudness_and_true_peak(samples: &[f32], sample_rate: u32) -> Result<(f64, f64)> {
+    let meter = meter(samples, sample_rate, Mode::I | Mode::TRUE_PEAK)?;
+    let lufs = meter
+        .loudness_global()
+        .map_err(|e| RenderError::Loudness(e.to_string()))?;
+    let peak = meter
+        .true_peak(0)
+        .map_err(|e| RenderError::Loudness(e.to_string()))?;
+    Ok((
+        finite_or_floor(lufs, -200.0),
+        finite_or_floor(20.0 * peak.max(1e-10).log10(), -200.0),
+    ))
+}
+
 /// Gated RMS of the DI in dBFS, or `None` if nothing rises above −70 dBFS.
 pub fn gated_rms_dbfs(samples: &[f32], sample_rate: u32) -> Option<f64> {
     let window = (sample_rate as usize / 20).max(1);
@@ -134,13 +149,11 @@ pub fn level_output(
     let mut gain_db = target_lufs - input_lufs;
     let mut limiter_ceiling_db = ceiling_dbtp - LIMITER_MARGIN_DB;
     let mut best: Option<(f64, LevelReport, Vec<f32>)> = None;
+    let limiter = TruePeakLimiter::new(&source, sample_rate);
     for iteration in 1..=MAX_ITERATIONS {
         cancel.check()?;
-        let gain = 10f64.powf(gain_db / 20.0) as f32;
-        let mut candidate: Vec<f32> = source.iter().map(|s| s * gain).collect();
-        let reduction = limit_true_peak(&mut candidate, limiter_ceiling_db);
-        let output_lufs = integrated_lufs(&candidate, sample_rate)?;
-        let peak = true_peak_dbtp(&candidate, sample_rate)?;
+        let (candidate, reduction) = limiter.apply(10f64.powf(gain_db / 20.0), limiter_ceiling_db);
+        let (output_lufs, peak) = loudness_and_true_peak(&candidate, sample_rate)?;
         let report = LevelReport {
             input_lufs,
             gain_db,
@@ -163,11 +176,18 @@ pub fn level_output(
         }
         gain_db += target_lufs - output_lufs;
     }
-    let (_, report, levelled) = best.ok_or_else(|| {
+    let (error, report, levelled) = best.ok_or_else(|| {
         RenderError::Loudness(format!(
             "could not bring the true peak under {ceiling_dbtp} dBTP"
         ))
     })?;
+    // The guarantee is the tolerance: say so rather than hand back an unfair level.
+    if error > LEVEL_TOLERANCE_LU {
+        return Err(RenderError::Loudness(format!(
+            "reached {:.2} LUFS, not {target_lufs:.1} ± {LEVEL_TOLERANCE_LU} LU, under a {ceiling_dbtp} dBTP ceiling",
+            report.output_lufs
+        )));
+    }
     samples.copy_from_slice(&levelled);
     Ok(report)
 }
@@ -227,43 +247,76 @@ fn oversampled_peaks(samples: &[f32]) -> Vec<f64> {
         .collect()
 }
 
-/// Limits `samples` in place so their oversampled peak stays ≤ `ceiling_db`; returns
-/// the deepest gain reduction in dB.
-pub fn limit_true_peak(samples: &mut [f32], ceiling_db: f64) -> f64 {
-    let ceiling = 10f64.powf(ceiling_db / 20.0);
-    let peaks = oversampled_peaks(samples);
-    let required: Vec<f64> = peaks
-        .iter()
-        .map(|&p| if p > ceiling { ceiling / p } else { 1.0 })
-        .collect();
-    if required.iter().all(|&g| g >= 1.0) {
-        return 0.0;
-    }
-    // Rate-independent enough: 1.5 ms at 48 kHz is 72 samples.
-    let lookahead = ((LOOKAHEAD_SECONDS * 48_000.0) as usize).max(2);
-    let window_min = forward_window_min(&required, lookahead);
-    // Box average of the look-ahead minimum: each output ≤ the requirement at its own
-    // index, because every averaged minimum covers that index.
-    let mut smoothed = vec![1.0f64; required.len()];
-    let mut running = 0.0f64;
-    for n in 0..required.len() {
-        running += window_min[n];
-        if n >= lookahead {
-            running -= window_min[n - lookahead];
+/// A look-ahead true-peak limiter prepared for one signal: the oversampled peak
+/// envelope is computed once, and since it scales with any gain applied before the
+/// limiter, each levelling iteration reuses it.
+pub struct TruePeakLimiter<'a> {
+    source: &'a [f32],
+    peaks: Vec<f64>,
+    sample_rate: u32,
+}
+
+impl<'a> TruePeakLimiter<'a> {
+    /// Analyses `source` (its inter-sample peaks included).
+    pub fn new(source: &'a [f32], sample_rate: u32) -> Self {
+        Self {
+            source,
+            peaks: oversampled_peaks(source),
+            sample_rate,
         }
-        let count = (n + 1).min(lookahead) as f64;
-        let padding = (lookahead as f64 - count) * 1.0;
-        smoothed[n] = ((running + padding) / lookahead as f64).min(window_min[n]);
     }
-    let release = 1.0 - (-1.0 / (RELEASE_SECONDS * 48_000.0)).exp();
-    let mut gain = 1.0f64;
-    let mut deepest = 1.0f64;
-    for (sample, &target) in samples.iter_mut().zip(&smoothed) {
-        gain = (gain + release * (1.0 - gain)).min(target);
-        deepest = deepest.min(gain);
-        *sample = (f64::from(*sample) * gain) as f32;
+
+    /// Returns `source · gain`, limited so its oversampled peak stays ≤ `ceiling_db`,
+    /// and the deepest gain reduction in dB.
+    pub fn apply(&self, gain: f64, ceiling_db: f64) -> (Vec<f32>, f64) {
+        let ceiling = 10f64.powf(ceiling_db / 20.0);
+        let required: Vec<f64> = self
+            .peaks
+            .iter()
+            .map(|&p| {
+                let peak = p * gain;
+                if peak > ceiling { ceiling / peak } else { 1.0 }
+            })
+            .collect();
+        if required.iter().all(|&g| g >= 1.0) {
+            let plain = self
+                .source
+                .iter()
+                .map(|&s| (f64::from(s) * gain) as f32)
+                .collect();
+            return (plain, 0.0);
+        }
+        let rate = f64::from(self.sample_rate.max(1));
+        let lookahead = ((LOOKAHEAD_SECONDS * rate) as usize).max(2);
+        let window_min = forward_window_min(&required, lookahead);
+        // Box average of the look-ahead minimum: each output ≤ the requirement at its own
+        // index, because every averaged minimum covers that index (the first samples,
+        // whose average includes padding, are clamped to their own minimum).
+        let mut running = 0.0f64;
+        let mut smoothed = Vec::with_capacity(required.len());
+        for n in 0..required.len() {
+            running += window_min[n];
+            if n >= lookahead {
+                running -= window_min[n - lookahead];
+            }
+            let padding = lookahead.saturating_sub(n + 1) as f64;
+            smoothed.push(((running + padding) / lookahead as f64).min(window_min[n]));
+        }
+        let release = 1.0 - (-1.0 / (RELEASE_SECONDS * rate)).exp();
+        let mut envelope = 1.0f64;
+        let mut deepest = 1.0f64;
+        let limited = self
+            .source
+            .iter()
+            .zip(&smoothed)
+            .map(|(&sample, &target)| {
+                envelope = (envelope + release * (1.0 - envelope)).min(target);
+                deepest = deepest.min(envelope);
+                (f64::from(sample) * gain * envelope) as f32
+            })
+            .collect();
+        (limited, -20.0 * deepest.log10())
     }
-    -20.0 * deepest.log10()
 }
 
 /// `out[n] = min(values[n..n + width])`, via a monotonic deque.
@@ -339,15 +392,36 @@ mod tests {
     #[test]
     fn limiter_holds_a_ceiling_on_a_hot_inter_sample_signal() {
         // fs/4 sine with a 45° phase: samples at ±0.707·A, true peak A.
-        let mut signal: Vec<f32> = (0..48_000)
+        let signal: Vec<f32> = (0..48_000)
             .map(|i| {
                 (1.5 * (std::f64::consts::FRAC_PI_2 * i as f64 + std::f64::consts::FRAC_PI_4).sin())
                     as f32
             })
             .collect();
-        let reduction = limit_true_peak(&mut signal, -1.0);
+        let (signal, reduction) = TruePeakLimiter::new(&signal, 48_000).apply(1.0, -1.0);
         assert!(reduction > 4.0);
         assert!(true_peak_dbtp(&signal, 48_000).unwrap() <= -0.9);
+    }
+
+    #[test]
+    fn levelling_hits_the_target_or_says_it_cannot() {
+        // A sparse click train: to read −14 LUFS its peaks must be limited hard.
+        let rate = 48_000;
+        let mut clicks = vec![0.0f32; rate as usize * 4];
+        for i in (0..clicks.len()).step_by(4800) {
+            clicks[i] = 0.5;
+        }
+        let mut reachable = sine(220.0, 0.05, rate, 4.0);
+        let report = level_output(&mut reachable, rate, -14.0, -1.0, &CancelToken::new()).unwrap();
+        assert!((report.output_lufs + 14.0).abs() <= LEVEL_TOLERANCE_LU);
+        assert!(report.true_peak_dbtp <= -1.0);
+        // A single-sample click at −1 dBTP holds almost no energy: −5 LUFS is out of reach.
+        match level_output(&mut clicks, rate, -5.0, -1.0, &CancelToken::new()) {
+            Err(RenderError::Loudness(message)) => {
+                assert!(message.contains("not -5.0"), "{message}")
+            }
+            other => panic!("expected a Loudness error, got {other:?}"),
+        }
     }
 
     #[test]

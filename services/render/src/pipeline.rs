@@ -171,11 +171,37 @@ fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(Vec<f32>, Vec<D
     Ok((timeline, reports))
 }
 
-/// Renders, levels and measures every chain (no files written).
+/// How a render uses the machine (never what it produces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// Chains rendered at once (at least 1). The default is one per core; a worker running
+    /// several jobs side by side may want fewer. Samples do not depend on it.
+    pub threads: usize,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        Self {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Renders, levels and measures every chain (no files written), one thread per core.
 pub fn render_chains(
     spec: &ShootoutSpec,
     progress: &dyn ProgressSink,
     cancel: &CancelToken,
+) -> Result<RenderedShootout> {
+    render_chains_with(spec, progress, cancel, &RenderOptions::default())
+}
+
+/// [`render_chains`] with explicit [`RenderOptions`].
+pub fn render_chains_with(
+    spec: &ShootoutSpec,
+    progress: &dyn ProgressSink,
+    cancel: &CancelToken,
+    options: &RenderOptions,
 ) -> Result<RenderedShootout> {
     spec.validate()?;
     let tracker = ProgressTracker::new(progress, spec.chains.len());
@@ -196,7 +222,15 @@ pub fn render_chains(
         .fold(0.0f64, f64::max);
     tracker.stage(Stage::Load, 1.0, LOAD_SHARE);
 
-    let rendered = render_all(&mut prepared, &di, spec, tail_seconds, &tracker, cancel)?;
+    let rendered = render_all(
+        &mut prepared,
+        &di,
+        spec,
+        tail_seconds,
+        &tracker,
+        cancel,
+        options.threads,
+    )?;
 
     tracker.stage(Stage::Analyse, 0.0, LOAD_SHARE + CHAIN_SHARE);
     let mut chain_audio = Vec::with_capacity(rendered.len());
@@ -254,11 +288,9 @@ fn render_all(
     tail_seconds: f64,
     tracker: &ProgressTracker<'_>,
     cancel: &CancelToken,
+    threads: usize,
 ) -> Result<Vec<(Vec<f32>, LevelReport)>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(prepared.len())
-        .max(1);
+    let threads = threads.min(prepared.len()).max(1);
     let queue: Vec<Mutex<Option<&mut PreparedChain>>> =
         prepared.iter_mut().map(|c| Mutex::new(Some(c))).collect();
     let results: Vec<Mutex<Option<ChainOutcome>>> =
@@ -386,7 +418,18 @@ pub fn render_shootout(
     progress: &dyn ProgressSink,
     cancel: &CancelToken,
 ) -> Result<RenderReport> {
-    let rendered = render_chains(spec, progress, cancel)?;
+    render_shootout_with(spec, out_dir, progress, cancel, &RenderOptions::default())
+}
+
+/// [`render_shootout`] with explicit [`RenderOptions`].
+pub fn render_shootout_with(
+    spec: &ShootoutSpec,
+    out_dir: &Path,
+    progress: &dyn ProgressSink,
+    cancel: &CancelToken,
+    options: &RenderOptions,
+) -> Result<RenderReport> {
+    let rendered = render_chains_with(spec, progress, cancel, options)?;
     std::fs::create_dir_all(out_dir).map_err(|e| RenderError::io(out_dir, e))?;
     let tracker = ProgressTracker::new(progress, spec.chains.len());
     let artifacts_start = LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE;

@@ -110,11 +110,14 @@ fn every_chain_lands_on_target_at_44k1() {
 }
 
 #[test]
-fn rendering_twice_gives_identical_samples() {
+fn rendering_twice_gives_identical_samples_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let spec = four_chain_spec(dir.path(), 44_100, 48_000, 4.0);
     let first = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
-    let second = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
+    let one_thread = gts_render::RenderOptions { threads: 1 };
+    let second =
+        gts_render::render_chains_with(&spec, &NoProgress, &CancelToken::new(), &one_thread)
+            .unwrap();
     assert_eq!(first.chain_audio, second.chain_audio);
     assert_eq!(first.chains, second.chains);
 }
@@ -243,21 +246,36 @@ fn the_manifest_reproduces_the_spec_and_guards_its_inputs() {
     let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
     spec.chains.truncate(2);
     let out = dir.path().join("out");
-    let report = gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
+    let report =
+        gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
     let manifest_text = std::fs::read_to_string(&report.manifest_path).unwrap();
     let manifest: gts_render::Manifest = serde_json::from_str(&manifest_text).unwrap();
     assert_eq!(manifest.spec, spec);
     assert_eq!(manifest.engine_version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(manifest.crates.get("nam-rs").map(String::as_str), Some("0.4.0"));
+    assert_eq!(
+        manifest.crates.get("nam-rs").map(String::as_str),
+        Some("0.4.0")
+    );
     // DI + two models + one IR per chain (the tiny WaveNet twice is hashed twice).
     assert_eq!(manifest.inputs.len(), 5);
-    assert!(manifest.inputs.iter().all(|i| i.sha256.len() == 64 && i.bytes > 0));
+    assert!(
+        manifest
+            .inputs
+            .iter()
+            .all(|i| i.sha256.len() == 64 && i.bytes > 0)
+    );
     assert_eq!(manifest.chains, report.chains);
-    assert_eq!(gts_render::Manifest::load_spec(&report.manifest_path).unwrap(), spec);
+    assert_eq!(
+        gts_render::Manifest::load_spec(&report.manifest_path).unwrap(),
+        spec
+    );
 
     // Rendering again writes the same manifest, byte for byte.
     let again = gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
-    assert_eq!(std::fs::read_to_string(&again.manifest_path).unwrap(), manifest_text);
+    assert_eq!(
+        std::fs::read_to_string(&again.manifest_path).unwrap(),
+        manifest_text
+    );
 
     // A changed input is refused.
     std::fs::write(&spec.di_tracks[0].path, b"changed").unwrap();
@@ -265,4 +283,185 @@ fn the_manifest_reproduces_the_spec_and_guards_its_inputs() {
         gts_render::Manifest::load_spec(&report.manifest_path),
         Err(RenderError::InvalidSpec(message)) if message.contains("changed")
     ));
+}
+
+#[test]
+fn render_shootout_writes_every_audio_artifact_reproducibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = four_chain_spec(dir.path(), 44_100, 48_000, 9.0);
+    let first_dir = dir.path().join("first");
+    let second_dir = dir.path().join("second");
+    let report =
+        gts_render::render_shootout(&spec, &first_dir, &NoProgress, &CancelToken::new()).unwrap();
+    gts_render::render_shootout(&spec, &second_dir, &NoProgress, &CancelToken::new()).unwrap();
+
+    let kinds: Vec<&str> = report.artifacts.iter().map(|a| a.kind.as_str()).collect();
+    for kind in [
+        "chain_flac",
+        "chain_wav",
+        "ab_flac",
+        "ab_wav",
+        "cues",
+        "spectrum_png",
+        "levels_png",
+        "manifest",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    assert_eq!(kinds.iter().filter(|k| **k == "chain_flac").count(), 4);
+    assert!(!kinds.contains(&"video_mp4"), "video is off in this spec");
+    for artifact in &report.artifacts {
+        let a = std::fs::read(first_dir.join(&artifact.file)).unwrap();
+        assert!(!a.is_empty(), "{} is empty", artifact.file);
+        if artifact.file.ends_with(".flac")
+            || artifact.file.ends_with(".wav")
+            || artifact.file == "cues.json"
+        {
+            let b = std::fs::read(second_dir.join(&artifact.file)).unwrap();
+            assert!(a == b, "{} differs between renders", artifact.file);
+        }
+    }
+
+    // The 24-bit files decode back to levelled audio: still on target, under the ceiling.
+    for artifact in report.artifacts.iter().filter(|a| a.kind == "chain_flac") {
+        let decoded = gts_render::decode::decode_file(&first_dir.join(&artifact.file), 60).unwrap();
+        assert_eq!(decoded.sample_rate, 48_000);
+        let lufs = integrated_lufs(&decoded.samples, 48_000).unwrap();
+        let peak = true_peak_dbtp(&decoded.samples, 48_000).unwrap();
+        assert!(
+            (lufs + 14.0).abs() <= 0.1 && peak <= -1.0,
+            "{}: {lufs} LUFS {peak} dBTP",
+            artifact.file
+        );
+    }
+
+    // The A/B track holds every chain for every phrase, and the manifest carries its cues.
+    let manifest: gts_render::Manifest =
+        serde_json::from_str(&std::fs::read_to_string(&report.manifest_path).unwrap()).unwrap();
+    let cues = manifest.cues.as_array().unwrap();
+    assert!(
+        cues.len() >= 8 && cues.len().is_multiple_of(4),
+        "{} cues",
+        cues.len()
+    );
+    let chains_in_order: Vec<u64> = cues
+        .iter()
+        .take(4)
+        .map(|c| c["chain"].as_u64().unwrap())
+        .collect();
+    assert_eq!(chains_in_order, vec![0, 1, 2, 3]);
+    let ab = gts_render::decode::decode_file(&first_dir.join("ab.flac"), 600).unwrap();
+    let chain_len = gts_render::decode::decode_file(&first_dir.join(&report.artifacts[0].file), 60)
+        .unwrap()
+        .samples
+        .len();
+    assert_eq!(ab.samples.len(), 4 * chain_len);
+    let last_end = cues.last().unwrap()["end_ms"].as_f64().unwrap();
+    assert!((last_end - ab.duration_seconds() * 1000.0).abs() <= 1.0);
+}
+
+fn tiny_model(head_scale: f64) -> String {
+    // The nam-rs README's one-channel WaveNet; the last weight is the head scale.
+    format!(
+        r#"{{"version": "0.5.4", "architecture": "WaveNet",
+            "config": {{"layers": [{{"input_size": 1, "condition_size": 1, "channels": 1,
+                "head_size": 1, "kernel_size": 1, "dilations": [1], "activation": "ReLU",
+                "gated": false, "head_bias": false}}], "head": null, "head_scale": 1.0}},
+            "weights": [1.0, 2.0, 0.0, 0.0, 1.0, 0.0, 1.0, {head_scale:e}]}}"#
+    )
+}
+
+fn single_model_spec(dir: &Path, head_scale: f64, input_gain_db: f64) -> ShootoutSpec {
+    let mut spec = four_chain_spec(dir, 48_000, 48_000, 1.0);
+    let model = dir.join("hostile.nam");
+    std::fs::write(&model, tiny_model(head_scale)).unwrap();
+    spec.chains.truncate(1);
+    spec.chains[0].blocks = vec![gts_render::Block::Nam {
+        path: model,
+        input_gain_db,
+    }];
+    spec
+}
+
+#[test]
+fn an_exploding_model_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Finite but absurd: about +700 dBFS.
+    let spec = single_model_spec(dir.path(), 3e36, 0.0);
+    match render_chains(&spec, &NoProgress, &CancelToken::new()) {
+        Err(RenderError::ExplodedAudio {
+            chain,
+            stage,
+            peak_dbfs,
+        }) => {
+            assert_eq!(chain, "Tiny WaveNet + 4x12");
+            assert!(
+                stage.contains("nam") && peak_dbfs > 80.0,
+                "{stage} {peak_dbfs}"
+            );
+        }
+        Err(other) => panic!("expected ExplodedAudio, got {other}"),
+        Ok(_) => panic!("expected ExplodedAudio, got a render"),
+    }
+}
+
+#[test]
+fn a_model_that_overflows_to_infinity_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = single_model_spec(dir.path(), 3e38, 40.0);
+    match render_chains(&spec, &NoProgress, &CancelToken::new()) {
+        Err(RenderError::NonFiniteAudio { stage, .. }) => assert!(stage.contains("nam"), "{stage}"),
+        Err(other) => panic!("expected NonFiniteAudio, got {other}"),
+        Ok(_) => panic!("expected NonFiniteAudio, got a render"),
+    }
+}
+
+#[test]
+fn a_model_that_outputs_silence_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 1.0);
+    let model = dir.path().join("silent.nam");
+    std::fs::write(&model, tiny_model(0.0)).unwrap();
+    spec.chains[1].blocks[0] = gts_render::Block::Nam {
+        path: model,
+        input_gain_db: 0.0,
+    };
+    spec.chains[1].blocks.truncate(1);
+    assert!(matches!(
+        render_chains(&spec, &NoProgress, &CancelToken::new()),
+        Err(RenderError::SilentOutput { chain, .. }) if chain == "LSTM + AC15 + slapback"
+    ));
+}
+
+#[test]
+fn models_at_other_rates_are_fed_at_their_own_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 3.0);
+    let source = std::fs::read_to_string(common::fixtures().join("nam/wavenet.nam")).unwrap();
+    let mut model: serde_json::Value = serde_json::from_str(&source).unwrap();
+    model["sample_rate"] = serde_json::json!(44_100);
+    let at_44k1 = dir.path().join("wavenet_44k1.nam");
+    std::fs::write(&at_44k1, model.to_string()).unwrap();
+    spec.chains.truncate(2);
+    // Chain 0 runs at 44.1 kHz; chain 1 runs at 48 kHz with a 44.1 kHz model wrapped in
+    // resampling after its first (48 kHz) model.
+    spec.chains[0].blocks[0] = gts_render::Block::Nam {
+        path: at_44k1.clone(),
+        input_gain_db: 0.0,
+    };
+    spec.chains[1].blocks.insert(
+        1,
+        gts_render::Block::Nam {
+            path: at_44k1,
+            input_gain_db: 0.0,
+        },
+    );
+    let rendered = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
+    assert_eq!(rendered.chains[0].processing_rate, 44_100);
+    assert_eq!(rendered.chains[1].processing_rate, 48_000);
+    let expected_len = rendered.di.len() + (rendered.tail_seconds * 48_000.0).round() as usize;
+    for (audio, report) in rendered.chain_audio.iter().zip(&rendered.chains) {
+        assert_eq!(audio.len(), expected_len, "{}", report.name);
+        assert!((integrated_lufs(audio, 48_000).unwrap() + 14.0).abs() <= 0.1);
+    }
 }

@@ -17,28 +17,6 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
 }
 
-fn write_di(path: &Path, samples: &[f32]) -> std::io::Result<()> {
-    // 32-bit float WAV: 44-byte header + little-endian samples.
-    let data_len = (samples.len() * 4) as u32;
-    let mut bytes = Vec::with_capacity(44 + samples.len() * 4);
-    bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&(36 + data_len).to_le_bytes());
-    bytes.extend_from_slice(b"WAVEfmt ");
-    bytes.extend_from_slice(&16u32.to_le_bytes());
-    bytes.extend_from_slice(&3u16.to_le_bytes());
-    bytes.extend_from_slice(&1u16.to_le_bytes());
-    bytes.extend_from_slice(&48_000u32.to_le_bytes());
-    bytes.extend_from_slice(&(48_000u32 * 4).to_le_bytes());
-    bytes.extend_from_slice(&4u16.to_le_bytes());
-    bytes.extend_from_slice(&32u16.to_le_bytes());
-    bytes.extend_from_slice(b"data");
-    bytes.extend_from_slice(&data_len.to_le_bytes());
-    for s in samples {
-        bytes.extend_from_slice(&s.to_le_bytes());
-    }
-    std::fs::write(path, bytes)
-}
-
 fn chain_toml(name: &str, model: &str, ir: &str, extra: &str) -> String {
     let fx = fixtures();
     format!(
@@ -70,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("gts-render-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let di_path = dir.join("di.wav");
-    write_di(&di_path, &di)?;
+    gts_media::encode::write_wav(&di_path, &di, rate)?;
 
     // 1. NAM alone: standard WaveNet, one thread.
     let mut amp = NamAmp::load(&fixtures().join("nam/wavenet_a1_standard.nam"))?;
@@ -104,6 +82,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "Whole chain (decode, level, NAM standard, IR, EQ, delay, reverb, levelling, metrics), 1 core: {chain_seconds:.2} s wall, {:.2}x real time",
         seconds / chain_seconds
+    );
+
+    // 2b. The same chain without its NAM block: what everything else costs.
+    let no_nam = format!(
+        "{header}[[chains]]\nname = \"no amp\"\nblocks = [\n  {{ kind = \"cabinet\", path = \"{}/irs/4x12-classic.wav\" }},\n  {{ kind = \"eq\", shape = \"peaking\", frequency_hz = 700.0, gain_db = -3.0 }},\n  {{ kind = \"delay\", preset = \"slapback\" }},\n  {{ kind = \"reverb\", preset = \"room\" }},\n]\n",
+        fixtures().display()
+    );
+    let spec = ShootoutSpec::from_toml_str(&no_nam, &dir)?;
+    let started = Instant::now();
+    render_chains(&spec, &NoProgress, &CancelToken::new())?;
+    let rest_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "Same chain without NAM (decode, resampling, IR, EQ, delay, reverb, levelling, metrics), 1 core: {rest_seconds:.2} s wall, {:.1}x real time",
+        seconds / rest_seconds
     );
 
     // 3. Four chains, all cores.

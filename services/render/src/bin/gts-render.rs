@@ -1,8 +1,10 @@
 //! `gts-render <shootout.toml | manifest.json> [--out DIR] [--no-video]`
+//! `gts-render synth-di <out.wav> [SECONDS] [RATE]`
 //!
 //! Renders a shootout offline with a progress bar and prints where the artifacts are.
 //! Given a manifest from an earlier render, it checks every input's SHA-256 and renders
-//! the recorded spec again.
+//! the recorded spec again. `synth-di` writes a synthesised plucked-string DI (24-bit
+//! WAV) for demos and tests, since no real DI recording ships with the project.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -76,7 +78,36 @@ fn default_out_dir(input: &Path) -> PathBuf {
         .join(format!("{stem}-render"))
 }
 
+/// `synth-di <out.wav> [SECONDS] [RATE]`.
+fn synth_di(args: &[String]) -> ExitCode {
+    let Some(path) = args.first() else {
+        eprintln!("usage: gts-render synth-di <out.wav> [SECONDS] [RATE]");
+        return ExitCode::from(2);
+    };
+    let seconds: f64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(30.0);
+    let rate: u32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(48_000);
+    if !(0.5..=1200.0).contains(&seconds) || !(8_000..=192_000).contains(&rate) {
+        eprintln!("error: SECONDS must be 0.5..=1200 and RATE 8000..=192000");
+        return ExitCode::from(2);
+    }
+    let samples = gts_render::synth::plucked_di(rate, seconds, 1);
+    match gts_media::encode::write_wav(Path::new(path), &samples, rate) {
+        Ok(()) => {
+            println!("Wrote {seconds} s of plucked-string DI at {rate} Hz to {path}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.first().is_some_and(|a| a == "synth-di") {
+        return synth_di(raw.get(1..).unwrap_or_default());
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
