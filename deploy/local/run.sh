@@ -34,6 +34,14 @@ export GTS_WORKER_URL="http://$GTS_WORKER_LISTEN"
 export FAKE_T3K_ADDR="${FAKE_T3K_ADDR:-127.0.0.1:8787}"
 export FAKE_T3K_FIXTURES_DIR="${FAKE_T3K_FIXTURES_DIR:-$ROOT/tests/fixtures}"
 export GTS_TONE3000_URL="${GTS_TONE3000_URL:-http://$FAKE_T3K_ADDR/api/v1}"
+# Secrets shared by the services for this run only (set them yourself to keep sessions).
+random_secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+export GTS_SERVICE_TOKEN="${GTS_SERVICE_TOKEN:-$(random_secret)}"
+export GTS_ARTIFACT_URL_KEY="${GTS_ARTIFACT_URL_KEY:-$(random_secret)}"
+# Blobs, upload staging and artifacts stay inside the clone, out of git's way.
+export GTS_STORAGE_DIR="${GTS_STORAGE_DIR:-$ROOT/.local/data/blobs}"
+export GTS_UPLOAD_STAGING_DIR="${GTS_UPLOAD_STAGING_DIR:-$ROOT/.local/data/uploads}"
+export GTS_WORKER_ARTIFACT_DIR="${GTS_WORKER_ARTIFACT_DIR:-$ROOT/.local/data/artifacts}"
 
 for addr in "$FAKE_T3K_ADDR" "$GTS_AUTH_LISTEN" "$GTS_SHOOTOUT_LISTEN" "$GTS_WORKER_LISTEN" "$GTS_GATEWAY_LISTEN"; do
     if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then
@@ -71,7 +79,15 @@ start gts-worker "$BIN/gts-worker"
 start gts-gateway "$BIN/gts-gateway"
 
 echo "==> waiting for every service to report SERVING, then the demo"
-"$BIN/gts-demo"
+if ! "$BIN/gts-demo"; then
+    for log in "$LOGS"/*.log; do
+        if grep -q '"level":"ERROR"' "$log"; then
+            echo "--- $(basename "$log"):" >&2
+            grep '"level":"ERROR"' "$log" | tail -n 2 >&2
+        fi
+    done
+    exit 1
+fi
 
 echo "==> the render engine, offline: a 4-chain shootout of the fixture models on a synthesised DI"
 "$BIN/gts-render" synth-di services/render/examples/demo-di.wav 20

@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use gts_common::{ConfigError, Env};
+use gts_common::{ConfigError, Env, settings};
 
 /// Everything `gts-gateway` reads from the environment.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long start-up waits for Redis (`GTS_STARTUP_TIMEOUT_MS`).
     pub startup_timeout: Duration,
+    /// Access-JWT verification at the edge (`GTS_JWT_*`; see docs/auth.md).
+    pub auth: gts_common::auth::VerifierSettings,
 }
 
 impl Config {
@@ -61,9 +63,10 @@ impl Config {
                 .filter(|o| !o.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            health_interval: env.millis_or("GTS_HEALTH_INTERVAL_MS", Duration::from_secs(2))?,
-            shutdown_grace: env.millis_or("GTS_SHUTDOWN_GRACE_MS", Duration::from_secs(8))?,
+            health_interval: settings::health_interval(env)?,
+            shutdown_grace: settings::shutdown_grace(env)?,
             startup_timeout: env.millis_or("GTS_STARTUP_TIMEOUT_MS", Duration::from_secs(30))?,
+            auth: gts_common::auth::VerifierSettings::from_env(env)?,
         })
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use axum::Router;
 use gts_common::{
+    auth::{ANONYMOUS_AUTH_PATHS, AuthLayer},
     health::{Dependency, HealthMonitor},
     infra::StartError,
     redis_conn::RedisHandle,
@@ -66,18 +67,34 @@ pub async fn serve(
         .build_v1()
         .map_err(|e| StartError::Other(e.to_string()))?;
 
+    // Bad access tokens stop here; each service verifies again (defence in depth).
+    let authenticator = config
+        .auth
+        .authenticator("gts-gateway")
+        .await
+        .map_err(StartError::Other)?;
+    let auth = AuthLayer::new(authenticator)
+        .lenient_on(ANONYMOUS_AUTH_PATHS)
+        .refusing_service_credentials()
+        .applies_to(|path| matches!(routing::route(path), routing::Route::Forward(_)));
     let grpc_proxy = ServiceBuilder::new()
+        .map_request(set_forwarded_for)
         .layer(GrpcWebLayer::new())
+        .layer(auth)
         .service(GrpcProxy::new(backends));
     let app: Router = Routes::new(health_service)
         .add_service(reflection)
         .into_axum_router()
         .fallback_service(grpc_proxy)
         .layer(cors(&config.cors_origins)?)
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(gts_common::trace_context::request_span),
+        );
 
     tracing::info!(address = ?listener.local_addr().ok(), "gateway listening");
     let grace = config.shutdown_grace;
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().wait());
     let result = tokio::select! {
         result = server => result.map_err(StartError::from),
@@ -85,6 +102,21 @@ pub async fn serve(
     };
     let _ = monitor_task.await;
     result
+}
+
+/// Replaces any client-sent `x-forwarded-for` with the TCP peer, so backends rate-limit
+/// by an address the client cannot choose.
+fn set_forwarded_for<B>(mut request: http::Request<B>) -> http::Request<B> {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .and_then(|info| HeaderValue::from_str(&info.0.ip().to_string()).ok());
+    let headers = request.headers_mut();
+    headers.remove("x-forwarded-for");
+    if let Some(peer) = peer {
+        headers.insert("x-forwarded-for", peer);
+    }
+    request
 }
 
 fn channel(url: &str) -> Result<tonic::transport::Channel, StartError> {

@@ -78,8 +78,10 @@ impl Service<Request<Body>> for GrpcProxy {
     }
 }
 
-async fn forward(mut channel: Channel, request: Request<Body>) -> Response<Body> {
+async fn forward(mut channel: Channel, mut request: Request<Body>) -> Response<Body> {
     let path = request.uri().path().to_owned();
+    // The backend's span continues this gateway span's trace.
+    gts_common::trace_context::inject_current(request.headers_mut());
     if let Err(error) = std::future::poll_fn(|cx| channel.poll_ready(cx)).await {
         tracing::warn!(%error, %path, "backend not ready");
         return unavailable();

@@ -42,3 +42,16 @@ pub async fn wait_for_status(
         Err(_) => panic!("health of {service:?} did not become {wanted:?} within {timeout:?}"),
     }
 }
+
+/// A channel to `addr` once the whole server there reports SERVING.
+pub async fn serving_channel(addr: std::net::SocketAddr) -> Channel {
+    let channel = crate::clients::grpc(addr).await;
+    wait_for_status(
+        channel.clone(),
+        "",
+        ServingStatus::Serving,
+        Duration::from_secs(30),
+    )
+    .await;
+    channel
+}

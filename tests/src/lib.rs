@@ -14,7 +14,7 @@ pub mod health;
 pub mod pg_cluster;
 pub mod stack;
 
-pub use stack::Stack;
+pub use stack::{SignedIn, Stack, with_bearer};
 
 /// Redis used by tests.
 pub fn redis_url() -> String {

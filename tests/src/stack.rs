@@ -1,17 +1,79 @@
 //! All four services in-process on ephemeral ports, sharing one fresh database.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
+use fake_tone3000::{FakeConfig, FakeHandle, FakeTone3000};
 use gts_common::{
     Env,
+    auth::{ServiceCredential, ServiceSecret, SigningKey},
     infra::StartError,
     shutdown::{Shutdown, ShutdownTrigger},
+};
+use gts_proto::v1::{
+    CompleteLoginRequest, Session, StartLoginRequest, StartLoginResponse, User,
+    auth_service_client::AuthServiceClient,
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-use crate::{clients, db::TestDatabase, health::wait_for_status};
+use crate::{
+    clients::{self, GrpcWebChannel},
+    db::TestDatabase,
+    health::wait_for_status,
+};
+
+/// A signed-in user: their session's tokens and their record.
+pub struct SignedIn {
+    pub session: Session,
+    pub user: User,
+}
+
+impl SignedIn {
+    /// The access JWT.
+    pub fn access_token(&self) -> &str {
+        &self.session.access_token
+    }
+
+    /// The refresh token.
+    pub fn refresh_token(&self) -> &str {
+        &self.session.refresh_token
+    }
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn with_bearer<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}")
+            .parse()
+            .expect("a token fits a header"),
+    );
+    request
+}
+
+/// GETs an authorize URL without following redirects and returns the redirect's query.
+pub async fn follow_authorize(url: &str) -> HashMap<String, String> {
+    use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+    let client = Client::builder(TokioExecutor::new()).build_http::<tonic::body::Body>();
+    let request = http::Request::get(url)
+        .body(tonic::body::Body::default())
+        .expect("a GET request");
+    let response = client.request(request).await.expect("the fake answers");
+    assert_eq!(
+        response.status(),
+        http::StatusCode::FOUND,
+        "authorize must redirect"
+    );
+    let location = response
+        .headers()
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .expect("a Location header");
+    let location = url::Url::parse(location).expect("an absolute redirect");
+    location.query_pairs().into_owned().collect()
+}
 
 /// One running service.
 pub struct ServiceHandle {
@@ -73,10 +135,82 @@ pub fn service_env(database_url: &str, redis_prefix: &str) -> Vec<(String, Strin
     .collect()
 }
 
+/// The keys and secrets a stack runs with, generated per stack as a deployment would
+/// provision them.
+pub struct StackSecrets {
+    /// The key auth signs access JWTs with (its public half goes to every verifier).
+    pub signing_key: SigningKey,
+    /// The shared secret behind service credentials.
+    pub service_token: String,
+    /// `GTS_TOKEN_ENCRYPTION_KEYS` of auth.
+    pub encryption_keys: String,
+}
+
+impl StackSecrets {
+    /// Fresh random secrets.
+    pub fn generate() -> Self {
+        Self {
+            signing_key: SigningKey::generate("test-k1").expect("generate an Ed25519 key"),
+            service_token: format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ),
+            encryption_keys: gts_auth::TokenCipher::generate_config_entry("test-t1")
+                .expect("generate an AES key"),
+        }
+    }
+
+    /// What every verifying process gets.
+    pub fn verifier_env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "GTS_JWT_PUBLIC_KEYS".to_owned(),
+                self.signing_key.public_key().config_form(),
+            ),
+            ("GTS_SERVICE_TOKEN".to_owned(), self.service_token.clone()),
+        ]
+    }
+
+    /// What only auth gets.
+    pub fn auth_env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "GTS_JWT_SIGNING_KEY".to_owned(),
+                self.signing_key.pkcs8_pem(),
+            ),
+            (
+                "GTS_JWT_SIGNING_KEY_ID".to_owned(),
+                self.signing_key.key_id().to_owned(),
+            ),
+            (
+                "GTS_TOKEN_ENCRYPTION_KEYS".to_owned(),
+                self.encryption_keys.clone(),
+            ),
+        ]
+    }
+
+    /// Service credentials as `service_name`.
+    pub fn service_credential(&self, service_name: &str) -> ServiceCredential {
+        let secret = ServiceSecret::new(&self.service_token).expect("a long enough secret");
+        ServiceCredential::new(service_name, &secret)
+    }
+}
+
+/// The loopback redirect URI auth is configured with (the fake accepts loopback URIs).
+pub const REDIRECT_URI: &str = "http://127.0.0.1:53682/callback";
+/// Upper bound on one TONE3000 call in the stack (timeout tests add more latency).
+pub const TONE3000_TIMEOUT_MS: u64 = 1500;
+
 /// The whole stack.
 pub struct Stack {
     pub db: TestDatabase,
     pub redis_prefix: String,
+    /// The fake TONE3000 auth talks to; its `state()` has the knobs and counters.
+    pub tone3000: FakeHandle,
+    pub secrets: StackSecrets,
+    /// Blob store and upload staging shared by shootout and worker, removed on drop.
+    pub storage: tempfile::TempDir,
     pub auth: ServiceHandle,
     pub shootout: ServiceHandle,
     pub worker: ServiceHandle,
@@ -86,32 +220,78 @@ pub struct Stack {
 impl Stack {
     /// Starts every service against a fresh database and waits until all are SERVING.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Stack::start`], with `overrides` added to every service's environment.
+    pub async fn start_with(overrides: &[(&str, String)]) -> Self {
         let db = TestDatabase::create().await;
         let redis_prefix = crate::unique_redis_prefix();
-        let base = service_env(db.url(), &redis_prefix);
+        let tone3000 = FakeTone3000::start(FakeConfig::for_workspace_tests())
+            .await
+            .expect("start the fake TONE3000");
+        let secrets = StackSecrets::generate();
+        let storage = tempfile::Builder::new()
+            .prefix("gts-stack-")
+            .tempdir()
+            .expect("a storage directory");
+        let mut base = service_env(db.url(), &redis_prefix);
+        base.extend(secrets.verifier_env());
+        base.extend([
+            (
+                "GTS_STORAGE_DIR".to_owned(),
+                storage.path().join("blobs").display().to_string(),
+            ),
+            (
+                "GTS_UPLOAD_STAGING_DIR".to_owned(),
+                storage.path().join("uploads").display().to_string(),
+            ),
+            (
+                "GTS_TONE3000_URL".to_owned(),
+                tone3000.base_url().to_owned(),
+            ),
+        ]);
         let env = |extra: &[(&str, String)]| {
             let mut pairs = base.clone();
             pairs.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+            pairs.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
             Env::from_pairs(pairs)
         };
 
-        let auth_config = gts_auth::Config::from_env(&env(&[])).expect("auth config");
+        let mut auth_extra: Vec<(&str, String)> = vec![
+            ("GTS_TONE3000_URL", tone3000.base_url().to_owned()),
+            (
+                "GTS_TONE3000_CLIENT_ID",
+                tone3000.state().client_id().to_owned(),
+            ),
+            ("GTS_TONE3000_REDIRECT_URI", REDIRECT_URI.to_owned()),
+            ("GTS_TONE3000_TIMEOUT_MS", TONE3000_TIMEOUT_MS.to_string()),
+        ];
+        let auth_secrets = secrets.auth_env();
+        auth_extra.extend(auth_secrets.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        let auth_config = gts_auth::Config::from_env(&env(&auth_extra)).expect("auth config");
         let auth = ServiceHandle::spawn(ephemeral_listener().await, |l, s| {
             gts_auth::serve(auth_config, l, s)
         })
         .await;
-        let shootout_config = gts_shootout::Config::from_env(&env(&[])).expect("shootout config");
+        let auth_url = ("GTS_AUTH_URL", format!("http://{}", auth.addr));
+        let shootout_config = gts_shootout::Config::from_env(&env(std::slice::from_ref(&auth_url)))
+            .expect("shootout config");
         let shootout = ServiceHandle::spawn(ephemeral_listener().await, |l, s| {
             gts_shootout::serve(shootout_config, l, s)
         })
         .await;
-        let worker_config = gts_worker::Config::from_env(&env(&[])).expect("worker config");
+        let worker_config = gts_worker::Config::from_env(&env(&[
+            auth_url.clone(),
+            ("GTS_SHOOTOUT_URL", format!("http://{}", shootout.addr)),
+        ]))
+        .expect("worker config");
         let worker = ServiceHandle::spawn(ephemeral_listener().await, |l, s| {
             gts_worker::serve(worker_config, l, s)
         })
         .await;
         let gateway_config = gts_gateway::Config::from_env(&env(&[
-            ("GTS_AUTH_URL", format!("http://{}", auth.addr)),
+            auth_url,
             ("GTS_SHOOTOUT_URL", format!("http://{}", shootout.addr)),
             ("GTS_WORKER_URL", format!("http://{}", worker.addr)),
             ("GTS_CORS_ORIGINS", "http://console.test".to_owned()),
@@ -125,6 +305,9 @@ impl Stack {
         let stack = Self {
             db,
             redis_prefix,
+            tone3000,
+            secrets,
+            storage,
             auth,
             shootout,
             worker,
@@ -142,6 +325,50 @@ impl Stack {
         stack
     }
 
+    /// An `AuthService` client speaking grpc-web to the gateway, as the console does.
+    pub fn auth_web(&self) -> AuthServiceClient<GrpcWebChannel> {
+        AuthServiceClient::with_origin(clients::grpc_web(), self.gateway_origin())
+    }
+
+    /// StartLogin through the gateway.
+    pub async fn start_login(&self) -> StartLoginResponse {
+        self.auth_web()
+            .start_login(StartLoginRequest::default())
+            .await
+            .expect("StartLogin")
+            .into_inner()
+    }
+
+    /// Opens `authorize_url` as the browser would (the fake approves at once) and returns
+    /// the query of the redirect back to GTS (`code`, `state`, or `error`…).
+    pub async fn authorize(&self, authorize_url: &str) -> HashMap<String, String> {
+        follow_authorize(authorize_url).await
+    }
+
+    /// The whole sign-in of the fake's test user, through the gateway over grpc-web.
+    pub async fn login(&self) -> SignedIn {
+        let started = self.start_login().await;
+        let redirect = self.authorize(&started.authorize_url).await;
+        let response = self
+            .auth_web()
+            .complete_login(CompleteLoginRequest {
+                code: redirect.get("code").cloned().expect("a code"),
+                state: redirect.get("state").cloned().expect("the state"),
+            })
+            .await
+            .expect("CompleteLogin")
+            .into_inner();
+        SignedIn {
+            session: response.session.expect("a session"),
+            user: response.user.expect("a user"),
+        }
+    }
+
+    /// Service credentials as `service_name`, for calling internal RPCs directly.
+    pub fn service_credential(&self, service_name: &str) -> ServiceCredential {
+        self.secrets.service_credential(service_name)
+    }
+
     /// The gateway's origin for grpc-web clients.
     pub fn gateway_origin(&self) -> http::Uri {
         clients::origin(self.gateway.addr)
@@ -149,6 +376,7 @@ impl Stack {
 
     /// Stops every service gracefully (each must return cleanly) and drops the database.
     pub async fn stop(self) {
+        let tone3000 = self.tone3000;
         for (name, service) in [
             ("gateway", self.gateway),
             ("worker", self.worker),
@@ -159,6 +387,7 @@ impl Stack {
                 panic!("{name} did not stop cleanly: {error}");
             }
         }
+        let _ = tone3000.shutdown().await;
         self.db.drop_now().await;
     }
 }

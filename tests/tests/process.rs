@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use gts_e2e::{
     binaries::{RunningBinary, backend_command, command, free_local_addr, send_sigterm},
-    clients,
     db::TestDatabase,
-    health::wait_for_status,
+    health::serving_channel,
 };
 use gts_proto::v1::{PingRequest, ops_internal_client::OpsInternalClient};
-use tonic_health::pb::health_check_response::ServingStatus;
 
 const BINARIES: &[&str] = &["gts-auth", "gts-shootout", "gts-worker", "gts-gateway"];
 
@@ -95,14 +93,7 @@ async fn sigterm_lets_a_slow_in_flight_call_finish_then_exits_zero() {
     auth.env("GTS_LOG", "info,tower_http=debug");
     let mut running = RunningBinary::start(auth).await;
     let pid = running.child.id().expect("child pid");
-    let channel = clients::grpc(addr).await;
-    wait_for_status(
-        channel.clone(),
-        "",
-        ServingStatus::Serving,
-        Duration::from_secs(30),
-    )
-    .await;
+    let channel = serving_channel(addr).await;
 
     let mut ops = OpsInternalClient::new(channel);
     let call = tokio::spawn(async move {

@@ -6,9 +6,8 @@ use std::{sync::Arc, time::Duration};
 
 use gts_e2e::{
     binaries::{RunningBinary, backend_command, free_local_addr, send_sigterm},
-    clients,
     db::TestDatabase,
-    health::wait_for_status,
+    health::serving_channel,
 };
 use gts_proto::v1::{PingRequest, ops_internal_client::OpsInternalClient};
 use opentelemetry_proto::tonic::{
@@ -20,7 +19,6 @@ use opentelemetry_proto::tonic::{
 };
 use tokio::sync::Mutex;
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic_health::pb::health_check_response::ServingStatus;
 
 #[derive(Default, Clone)]
 struct Collector {
@@ -57,14 +55,7 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
     let running = RunningBinary::start(auth).await;
     let pid = running.child.id().expect("pid");
     let mut child = running.drain_log();
-    let channel = clients::grpc(addr).await;
-    wait_for_status(
-        channel.clone(),
-        "",
-        ServingStatus::Serving,
-        Duration::from_secs(30),
-    )
-    .await;
+    let channel = serving_channel(addr).await;
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let mut request = tonic::Request::new(PingRequest {

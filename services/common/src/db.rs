@@ -26,12 +26,8 @@ pub struct DbSettings {
     pub connect_timeout: Duration,
 }
 
-/// Opens the pool, waiting up to `connect_timeout` for PostgreSQL, then applies the
-/// service's migrations.
-pub async fn connect_and_migrate(
-    settings: &DbSettings,
-    migrator: &Migrator,
-) -> Result<PgPool, sqlx::Error> {
+/// Opens the pool, waiting up to `connect_timeout` for PostgreSQL.
+pub async fn connect(settings: &DbSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = settings.url.parse()?;
     let options = options
         .options([("search_path", settings.schema)])
@@ -41,12 +37,19 @@ pub async fn connect_and_migrate(
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy_with(options);
     wait_until_reachable(&pool, settings.connect_timeout).await?;
-
-    let mut migrator = Migrator::with_migrations(migrator.iter().cloned().collect());
-    migrator.create_schema(settings.schema);
-    migrator.dangerous_set_table_name(format!("{}._sqlx_migrations", settings.schema));
-    migrator.run(&pool).await?;
     Ok(pool)
+}
+
+/// Applies the service's migrations to its own schema.
+pub async fn migrate(
+    pool: &PgPool,
+    schema: &'static str,
+    migrator: &Migrator,
+) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut migrator = Migrator::with_migrations(migrator.iter().cloned().collect());
+    migrator.create_schema(schema);
+    migrator.dangerous_set_table_name(format!("{schema}._sqlx_migrations"));
+    migrator.run(pool).await
 }
 
 async fn wait_until_reachable(pool: &PgPool, timeout: Duration) -> Result<(), sqlx::Error> {

@@ -4,7 +4,7 @@
 use sqlx::{PgPool, migrate::Migrator};
 
 use crate::{
-    db::{DbSettings, connect_and_migrate},
+    db::{self, DbSettings},
     health::Dependency,
     redis_conn::RedisHandle,
     server::ServerOptions,
@@ -50,7 +50,8 @@ impl Infra {
             max_connections: settings.database_max_connections,
             connect_timeout: settings.startup_timeout,
         };
-        let db = connect_and_migrate(&db_settings, migrator).await?;
+        let db = db::connect(&db_settings).await?;
+        db::migrate(&db, schema, migrator).await?;
         let redis = RedisHandle::connect(
             &settings.redis_url,
             &settings.redis_prefix,

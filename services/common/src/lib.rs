@@ -17,5 +17,6 @@ pub mod server;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace_context;
 
 pub use config::{ConfigError, Env};

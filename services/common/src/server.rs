@@ -14,6 +14,7 @@ use tonic::{service::Routes, transport::Server};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::{
+    auth::AuthLayer,
     health::{Dependency, HealthMonitor},
     shutdown::Shutdown,
 };
@@ -51,11 +52,24 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     })
 }
 
-/// Serves `routes` on `listener` until `shutdown` fires and in-flight calls finish.
+/// Serves `routes` on `listener` until `shutdown` fires and in-flight calls finish. No
+/// caller is authenticated: handlers that need a user or a service refuse every call.
 pub async fn serve(
     routes: Routes,
     listener: TcpListener,
     options: ServerOptions,
+    shutdown: Shutdown,
+) -> Result<(), ServeError> {
+    serve_with_auth(routes, listener, options, AuthLayer::disabled(), shutdown).await
+}
+
+/// Like [`serve`], with `auth` in front of every route: it verifies the access JWT or the
+/// service credential and hands handlers the [`crate::identity::Caller`].
+pub async fn serve_with_auth(
+    routes: Routes,
+    listener: TcpListener,
+    options: ServerOptions,
+    auth: AuthLayer,
     shutdown: Shutdown,
 ) -> Result<(), ServeError> {
     let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -78,12 +92,20 @@ pub async fn serve(
     tracing::info!(address = ?local_addr, services = ?options.service_names, "gRPC server listening");
 
     let server = Server::builder()
-        .layer(tower_http::trace::TraceLayer::new_for_grpc())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_grpc()
+                .make_span_with(crate::trace_context::request_span)
+                // A NOT_FOUND or UNAUTHENTICATED answer is ordinary; handlers log real faults.
+                .on_failure(
+                    tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+                ),
+        )
         // Names the answering process, so a caller behind the gateway can tell who served it.
         .layer(SetResponseHeaderLayer::overriding(
             http::HeaderName::from_static(SERVED_BY_HEADER),
             options.served_by,
         ))
+        .layer(auth)
         .add_routes(routes)
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -41,7 +41,19 @@ impl MonoAudio {
 }
 
 /// Decodes `path`, downmixes to mono and checks rate, length and finiteness.
+///
+/// The decoder is third-party code that can still panic on hostile headers (symphonia's
+/// WAV reader overflows on absurd channel counts), so a panic becomes a decode error.
 pub fn decode_file(path: &Path, max_seconds: u64) -> Result<MonoAudio> {
+    std::panic::catch_unwind(|| decode_unguarded(path, max_seconds)).unwrap_or_else(|_| {
+        Err(RenderError::Decode {
+            path: path.to_path_buf(),
+            reason: "malformed in a way the decoder cannot read safely".into(),
+        })
+    })
+}
+
+fn decode_unguarded(path: &Path, max_seconds: u64) -> Result<MonoAudio> {
     let file = File::open(path).map_err(|e| RenderError::io(path, e))?;
     let stream = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();

@@ -179,3 +179,41 @@ fn stereo_and_bit_depths_decode_to_the_channel_mean() {
     assert_eq!(fixture.sample_rate, 48_000);
     assert_eq!(fixture.samples.len(), 96_000);
 }
+
+/// A WAV header declaring 65 535 channels of 32-bit samples: whatever the decoder makes of
+/// it, the engine answers a typed error, never a panic or a buffer of that width.
+#[test]
+fn a_header_with_absurd_channel_counts_is_a_decode_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absurd.wav");
+    let channels: u16 = u16::MAX;
+    let bits: u16 = 32;
+    let rate: u32 = 48_000;
+    let block_align = channels.wrapping_mul(bits / 8);
+    let byte_rate = rate.wrapping_mul(u32::from(block_align));
+    let data = vec![0u8; 4096];
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
+    wav.extend_from_slice(&channels.to_le_bytes());
+    wav.extend_from_slice(&rate.to_le_bytes());
+    wav.extend_from_slice(&byte_rate.to_le_bytes());
+    wav.extend_from_slice(&block_align.to_le_bytes());
+    wav.extend_from_slice(&bits.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(&path, &wav).unwrap();
+
+    let result = decode_file(&path, 60);
+    assert!(
+        matches!(
+            result,
+            Err(RenderError::Decode { .. } | RenderError::InvalidAudio { .. })
+        ),
+        "{result:?}"
+    );
+}

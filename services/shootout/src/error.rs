@@ -2,9 +2,53 @@
 //!
 //! Raw database and Redis errors are logged here and never reach a client: they are
 //! classified (by SQLSTATE for PostgreSQL) into a status with a message a person can act on.
+//! Validation failures carry field-level `google.rpc.BadRequest` details so a client can
+//! point at the offending input.
+
+use std::time::Duration;
 
 use gts_common::db_error::{database_status, redis_status};
-use tonic::Status;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// One invalid field: its path in the request (e.g. `shootout.chains[2].display_name`)
+/// and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// Accumulates every problem of a request so the caller can fix them all at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// Records a problem with `field`.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// `Ok(())` when nothing was recorded, else the INVALID_ARGUMENT error.
+    pub fn into_result(self) -> Result<(), ShootoutError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ShootoutError::Invalid(self.0))
+        }
+    }
+}
+
+/// A single-field INVALID_ARGUMENT error.
+pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> ShootoutError {
+    ShootoutError::Invalid(vec![FieldViolation {
+        field: field.into(),
+        description: description.into(),
+    }])
+}
 
 /// Everything a shootout RPC can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -13,8 +57,36 @@ pub enum ShootoutError {
     Database(#[from] sqlx::Error),
     #[error("redis error: {0}")]
     Redis(#[from] redis::RedisError),
+    /// Field-level validation failures (at least one).
+    #[error("invalid request: {0:?}")]
+    Invalid(Vec<FieldViolation>),
+    /// A missing id, or one owned by someone else: the two are indistinguishable on purpose.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request is well formed but the current state forbids it.
     #[error("{0}")]
-    InvalidArgument(String),
+    FailedPrecondition(String),
+    /// An etag guard did not match.
+    #[error("stale etag")]
+    StaleEtag,
+    /// A quota or cap was reached.
+    #[error("{0}")]
+    ResourceExhausted(String),
+    /// An upstream asked us to slow down.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: Duration,
+    },
+    /// The object store or the local disk failed.
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// An upstream service failed; the message is safe to show.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A status produced elsewhere (identity checks), passed through unchanged.
+    #[error("{0}")]
+    Status(#[from] Status),
 }
 
 impl From<ShootoutError> for Status {
@@ -22,7 +94,78 @@ impl From<ShootoutError> for Status {
         match error {
             ShootoutError::Database(error) => database_status(&error),
             ShootoutError::Redis(error) => redis_status(&error),
-            ShootoutError::InvalidArgument(message) => Status::invalid_argument(message),
+            ShootoutError::Invalid(violations) => bad_request(violations),
+            ShootoutError::NotFound(what) => Status::not_found(format!("{what} not found")),
+            ShootoutError::FailedPrecondition(message) => Status::failed_precondition(message),
+            ShootoutError::StaleEtag => Status::aborted(
+                "the shootout changed since you read it (stale etag); read it again and retry",
+            ),
+            ShootoutError::ResourceExhausted(message) => Status::resource_exhausted(message),
+            ShootoutError::RateLimited {
+                message,
+                retry_after,
+            } => Status::with_error_details(
+                Code::ResourceExhausted,
+                message,
+                ErrorDetails::with_retry_info(Some(retry_after)),
+            ),
+            ShootoutError::Storage(error) => {
+                tracing::error!(%error, "storage error");
+                Status::unavailable("file storage is unavailable; try again shortly")
+            }
+            ShootoutError::Unavailable(message) => Status::unavailable(message),
+            ShootoutError::Status(status) => status,
         }
+    }
+}
+
+fn bad_request(violations: Vec<FieldViolation>) -> Status {
+    let message = match violations.as_slice() {
+        [only] => format!("{}: {}", only.field, only.description),
+        [first, rest @ ..] => format!(
+            "{}: {} (and {} more problem{})",
+            first.field,
+            first.description,
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" }
+        ),
+        [] => "invalid request".to_owned(),
+    };
+    let mut details = ErrorDetails::new();
+    for violation in violations {
+        details.add_bad_request_violation(violation.field, violation.description);
+    }
+    Status::with_error_details(Code::InvalidArgument, message, details)
+}
+
+/// Result alias for the service's internals.
+pub type Result<T, E = ShootoutError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_become_bad_request_details() {
+        let mut violations = Violations::default();
+        violations.add("shootout.name", "give the shootout a name");
+        violations.add("shootout.chains", "add at least one chain");
+        let status = Status::from(violations.into_result().unwrap_err());
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("shootout.name"));
+        let details = status.get_details_bad_request().unwrap();
+        assert_eq!(details.field_violations.len(), 2);
+        assert_eq!(details.field_violations[1].field, "shootout.chains");
+    }
+
+    #[test]
+    fn rate_limits_carry_retry_info() {
+        let status = Status::from(ShootoutError::RateLimited {
+            message: "slow down".into(),
+            retry_after: Duration::from_secs(7),
+        });
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        let retry = status.get_details_retry_info().unwrap();
+        assert_eq!(retry.retry_delay, Some(Duration::from_secs(7)));
     }
 }

@@ -1,18 +1,21 @@
 //! `gts-demo`: shows a running local stack doing its job, as `deploy/local/run.sh` starts
-//! it. Today: every service's health and reflection, a grpc-web call through the gateway
-//! to each backend, and the gateway refusing an internal service. Later issues extend it
-//! until it renders a whole shootout.
+//! it: every service's health, the internal drain-check RPC, a TONE3000 sign-in (against
+//! the fake) through the gateway over grpc-web, the signed-in user's calls routed to each
+//! backend, and the gateway refusing an internal service. Rendering through the worker
+//! joins it when the worker's render step lands; `run.sh` renders offline meanwhile.
 //!
 //! Addresses come from the same variables the services read (`GTS_AUTH_LISTEN`, ...).
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
-use gts_e2e::{clients, health::wait_for_status};
+use gts_e2e::{clients, health::wait_for_status, stack::follow_authorize, with_bearer};
 use gts_proto::v1::{
-    GetMeRequest, ListJobsRequest, PingRequest, SearchTonesRequest,
-    auth_service_client::AuthServiceClient, job_service_client::JobServiceClient,
-    library_service_client::LibraryServiceClient, ops_internal_client::OpsInternalClient,
+    CompleteLoginRequest, GetMeRequest, ListJobsRequest, ListShootoutsRequest, PingRequest,
+    SearchTonesRequest, StartLoginRequest, auth_service_client::AuthServiceClient,
+    job_service_client::JobServiceClient, library_service_client::LibraryServiceClient,
+    ops_internal_client::OpsInternalClient, shootout_service_client::ShootoutServiceClient,
 };
+use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 fn addr(var: &str, default: &str) -> Result<SocketAddr, String> {
@@ -39,6 +42,26 @@ fn outcome<T>(result: Result<tonic::Response<T>, tonic::Status>) -> String {
     }
 }
 
+/// Connects once the process accepts connections (it may still be starting), or says
+/// which process never came up.
+async fn connect(name: &str, addr: SocketAddr) -> Result<Channel, String> {
+    let endpoint = Endpoint::from_shared(format!("http://{addr}")).map_err(|e| e.to_string())?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match endpoint.connect().await {
+            Ok(channel) => return Ok(channel),
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => {
+                return Err(format!(
+                    "{name} is not accepting connections on {addr}: {error}; see .local/logs/{name}.log"
+                ));
+            }
+        }
+    }
+}
+
 async fn demo() -> Result<(), String> {
     let services = [
         ("gts-auth", addr("GTS_AUTH_LISTEN", "127.0.0.1:50051")?),
@@ -52,14 +75,14 @@ async fn demo() -> Result<(), String> {
 
     println!("== health (grpc.health.v1, following PostgreSQL and Redis)");
     for (name, addr) in services {
-        let channel = clients::grpc(addr).await;
+        let channel = connect(name, addr).await?;
         wait_for_status(channel, "", ServingStatus::Serving, Duration::from_secs(60)).await;
         println!("   {name:<13} {addr:<16} SERVING");
     }
 
     println!("== internal drain-check RPC, called directly (gts.v1.OpsInternal/Ping)");
     for (name, addr) in &services[..3] {
-        let reply = OpsInternalClient::new(clients::grpc(*addr).await)
+        let reply = OpsInternalClient::new(connect(name, *addr).await?)
             .ping(PingRequest {
                 delay_ms: 0,
                 message: "hello".to_owned(),
@@ -74,37 +97,78 @@ async fn demo() -> Result<(), String> {
     }
 
     let gateway = clients::origin(services[3].1);
-    println!("== grpc-web through the gateway (HTTP/1.1, as a browser calls)");
     let web = clients::grpc_web;
+    println!("== sign in with TONE3000 (the fake) through the gateway, over grpc-web as a browser");
+    let mut auth = AuthServiceClient::with_origin(web(), gateway.clone());
+    let started = auth
+        .start_login(StartLoginRequest::default())
+        .await
+        .map_err(|s| format!("StartLogin failed: {s}"))?
+        .into_inner();
+    println!("   StartLogin          -> authorize URL with PKCE S256 and a state");
+    let redirect = follow_authorize(&started.authorize_url).await;
+    let (Some(code), Some(state)) = (redirect.get("code"), redirect.get("state")) else {
+        return Err(format!(
+            "TONE3000 did not redirect back with a code: {redirect:?}"
+        ));
+    };
+    let session = auth
+        .complete_login(CompleteLoginRequest {
+            code: code.clone(),
+            state: state.clone(),
+        })
+        .await
+        .map_err(|s| format!("CompleteLogin failed: {s}"))?
+        .into_inner()
+        .session
+        .ok_or("CompleteLogin returned no session")?;
+    let token = session.access_token;
+    let me = auth
+        .get_me(with_bearer(GetMeRequest::default(), &token))
+        .await
+        .map_err(|s| format!("GetMe failed: {s}"))?
+        .into_inner()
+        .user
+        .ok_or("GetMe returned no user")?;
     println!(
-        "   AuthService/GetMe          -> {}",
-        outcome(
-            AuthServiceClient::with_origin(web(), gateway.clone())
-                .get_me(GetMeRequest::default())
-                .await
-        )
+        "   CompleteLogin/GetMe -> signed in as {:?} ({})",
+        me.username, me.id
     );
+
+    println!("== the signed-in user's calls, routed by service name");
+    let tones = LibraryServiceClient::with_origin(web(), gateway.clone())
+        .search_tones(with_bearer(SearchTonesRequest::default(), &token))
+        .await
+        .map_err(|s| format!("SearchTones failed: {s}"))?
+        .into_inner()
+        .tones;
+    let titles: Vec<&str> = tones.iter().map(|t| t.title.as_str()).collect();
     println!(
-        "   LibraryService/SearchTones -> {}",
-        outcome(
-            LibraryServiceClient::with_origin(web(), gateway.clone())
-                .search_tones(SearchTonesRequest::default())
-                .await
-        )
+        "   LibraryService/SearchTones -> {} tones: {titles:?}",
+        tones.len()
     );
+    let shootouts = ShootoutServiceClient::with_origin(web(), gateway.clone())
+        .list_shootouts(with_bearer(ListShootoutsRequest::default(), &token))
+        .await
+        .map_err(|s| format!("ListShootouts failed: {s}"))?
+        .into_inner()
+        .shootouts;
     println!(
-        "   JobService/ListJobs        -> {}",
-        outcome(
-            JobServiceClient::with_origin(web(), gateway.clone())
-                .list_jobs(ListJobsRequest::default())
-                .await
-        )
+        "   ShootoutService/ListShootouts -> {} shootouts",
+        shootouts.len()
     );
+    let jobs = JobServiceClient::with_origin(web(), gateway.clone())
+        .list_jobs(with_bearer(ListJobsRequest::default(), &token))
+        .await
+        .map_err(|s| format!("ListJobs failed: {s}"))?
+        .into_inner()
+        .jobs;
+    println!("   JobService/ListJobs -> {} jobs", jobs.len());
     println!(
-        "   OpsInternal/Ping           -> {}",
+        "   OpsInternal/Ping (internal) -> {}",
         outcome(
             OpsInternalClient::with_origin(web(), gateway)
-                .ping(PingRequest::default())
+                .ping(with_bearer(PingRequest::default(), &token))
                 .await
         )
     );

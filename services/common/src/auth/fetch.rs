@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use gts_proto::v1::{
-    GetPublicKeysRequest, JwtAlgorithm, auth_internal_client::AuthInternalClient,
-};
+use gts_proto::v1::{GetPublicKeysRequest, JwtAlgorithm, auth_internal_client::AuthInternalClient};
 use tonic::transport::Endpoint;
 
 use super::{keys::PublicKeyEntry, service::ServiceCredential};

@@ -190,18 +190,27 @@ pub fn pem_decode(label: &str, pem: &str) -> Result<Vec<u8>, KeyError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
     fn generated_keys_round_trip_through_pem_and_config_forms() {
         let key = SigningKey::generate("k1").unwrap();
-        let again = SigningKey::from_pkcs8_pem("k1", &key.pkcs8_pem().replace('\n', "\\n")).unwrap();
+        let again =
+            SigningKey::from_pkcs8_pem("k1", &key.pkcs8_pem().replace('\n', "\\n")).unwrap();
         assert_eq!(again.public_key(), key.public_key());
 
         let pem_list = format!("k1:{}", key.public_key().pem());
         let der_list = key.public_key().config_form();
-        assert_eq!(parse_public_key_list(&pem_list).unwrap(), vec![key.public_key().clone()]);
-        assert_eq!(parse_public_key_list(&der_list).unwrap(), vec![key.public_key().clone()]);
+        assert_eq!(
+            parse_public_key_list(&pem_list).unwrap(),
+            vec![key.public_key().clone()]
+        );
+        assert_eq!(
+            parse_public_key_list(&der_list).unwrap(),
+            vec![key.public_key().clone()]
+        );
     }
 
     #[test]
@@ -209,7 +218,10 @@ mod tests {
         let key = SigningKey::generate("k1").unwrap();
         assert!(parse_public_key_list("k1").is_err());
         assert!(parse_public_key_list("k1:not base64!").is_err());
-        assert!(parse_public_key_list("k1:AAAA").is_err(), "not an Ed25519 SPKI");
+        assert!(
+            parse_public_key_list("k1:AAAA").is_err(),
+            "not an Ed25519 SPKI"
+        );
         let dup = format!("{0},{0}", key.public_key().config_form());
         assert!(parse_public_key_list(&dup).is_err());
     }

@@ -19,6 +19,14 @@ use tower::{Layer, Service};
 use super::{service::SERVICE_TOKEN_HEADER, service::ServiceVerifier, verifier::JwtVerifier};
 use crate::identity::Caller;
 
+/// The auth RPCs that need no access token (login and refresh): a stale token sent along
+/// is ignored there rather than refused, at the gateway and at auth alike.
+pub const ANONYMOUS_AUTH_PATHS: &[&str] = &[
+    "/gts.v1.AuthService/StartLogin",
+    "/gts.v1.AuthService/CompleteLogin",
+    "/gts.v1.AuthService/Refresh",
+];
+
 /// Turns request headers into a [`Caller`].
 #[derive(Clone)]
 pub struct Authenticator {
@@ -78,6 +86,8 @@ fn bearer_token(value: &http::HeaderValue) -> Option<&str> {
 struct Policy {
     lenient_paths: Vec<String>,
     refuse_service_credentials: bool,
+    /// Paths the layer looks at; `None`: all.
+    applies_to: Option<fn(&str) -> bool>,
 }
 
 /// The layer; without an authenticator it lets everything through with no `Caller`
@@ -106,6 +116,13 @@ impl AuthLayer {
     pub fn lenient_on(mut self, paths: &[&str]) -> Self {
         let policy = Arc::make_mut(&mut self.policy);
         policy.lenient_paths = paths.iter().map(|p| (*p).to_owned()).collect();
+        self
+    }
+
+    /// Only look at requests whose path satisfies `applies`; others pass untouched (the
+    /// gateway: calls it refuses anyway get that refusal, whatever their token).
+    pub fn applies_to(mut self, applies: fn(&str) -> bool) -> Self {
+        Arc::make_mut(&mut self.policy).applies_to = Some(applies);
         self
     }
 
@@ -151,6 +168,12 @@ where
         // The authenticated caller is decided here only; never trust one sent in.
         request.extensions_mut().remove::<Caller>();
         let policy = &self.layer.policy;
+        if policy
+            .applies_to
+            .is_some_and(|applies| !applies(request.uri().path()))
+        {
+            return Either::Right(self.inner.call(request));
+        }
         if policy.refuse_service_credentials && request.headers().contains_key(SERVICE_TOKEN_HEADER)
         {
             let status = Status::permission_denied("service credentials are not accepted here");
@@ -162,10 +185,157 @@ where
                     request.extensions_mut().insert(caller);
                 }
                 Ok(None) => {}
-                Err(_) if policy.lenient_paths.iter().any(|p| p == request.uri().path()) => {}
+                Err(_)
+                    if policy
+                        .lenient_paths
+                        .iter()
+                        .any(|p| p == request.uri().path()) => {}
                 Err(status) => return Either::Left(ready(Ok(status.into_http()))),
             }
         }
         Either::Right(self.inner.call(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::convert::Infallible;
+
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+    use crate::auth::{
+        AccessClaims, JwtSigner, ServiceCredential, ServiceSecret, SigningKey, testing,
+    };
+
+    const LOGIN: &str = "/gts.v1.AuthService/StartLogin";
+
+    fn secret() -> ServiceSecret {
+        ServiceSecret::new(&"s".repeat(40)).unwrap()
+    }
+
+    fn setup() -> (JwtSigner, AuthLayer) {
+        let signer = JwtSigner::new(SigningKey::generate("k1").unwrap());
+        let users = JwtVerifier::new(&[signer.key().public_key().clone()], "iss", "aud", 5);
+        let layer = AuthLayer::new(Authenticator::new(
+            users,
+            Some(ServiceVerifier::new(&secret(), 5)),
+        ))
+        .lenient_on(&[LOGIN]);
+        (signer, layer)
+    }
+
+    fn token(signer: &JwtSigner, exp_offset: i64) -> String {
+        let now = testing::unix_now();
+        signer
+            .sign(&AccessClaims {
+                sub: uuid::Uuid::new_v4().to_string(),
+                sid: uuid::Uuid::new_v4().to_string(),
+                iat: now,
+                nbf: now,
+                exp: now + exp_offset,
+                iss: "iss".to_owned(),
+                aud: "aud".to_owned(),
+            })
+            .unwrap()
+    }
+
+    /// Runs one request through `layer`; returns the grpc-status it answered (if the layer
+    /// refused) or the caller the inner service saw.
+    async fn call(
+        layer: &AuthLayer,
+        path: &str,
+        headers: &[(&str, String)],
+    ) -> Result<Option<Caller>, String> {
+        let inner = service_fn(|request: Request<()>| async move {
+            let caller = request.extensions().get::<Caller>().cloned();
+            let mut response = Response::new(String::new());
+            response.extensions_mut().insert(caller);
+            Ok::<_, Infallible>(response)
+        });
+        let mut request = Request::builder().uri(path);
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        let response = layer
+            .layer(inner)
+            .oneshot(request.body(()).unwrap())
+            .await
+            .unwrap();
+        if let Some(status) = response.headers().get("grpc-status") {
+            return Err(status.to_str().unwrap().to_owned());
+        }
+        Ok(response
+            .extensions()
+            .get::<Option<Caller>>()
+            .cloned()
+            .flatten())
+    }
+
+    #[tokio::test]
+    async fn callers_are_identified_or_refused() {
+        let (signer, layer) = setup();
+        let path = "/gts.v1.JobService/ListJobs";
+        assert_eq!(call(&layer, path, &[]).await, Ok(None));
+
+        let valid = format!("Bearer {}", token(&signer, 60));
+        assert!(matches!(
+            call(&layer, path, &[("authorization", valid)]).await,
+            Ok(Some(Caller::User(_)))
+        ));
+
+        let expired = format!("Bearer {}", token(&signer, -60));
+        let unauthenticated = Err("16".to_owned());
+        assert_eq!(
+            call(&layer, path, &[("authorization", expired.clone())]).await,
+            unauthenticated
+        );
+        assert_eq!(
+            call(&layer, path, &[("authorization", "Basic abc".to_owned())]).await,
+            unauthenticated
+        );
+        // On a lenient path the stale token is ignored.
+        assert_eq!(
+            call(&layer, LOGIN, &[("authorization", expired)]).await,
+            Ok(None)
+        );
+
+        let credential = ServiceCredential::new("gts-worker", &secret())
+            .token()
+            .unwrap();
+        let seen = call(&layer, path, &[(SERVICE_TOKEN_HEADER, credential.clone())]).await;
+        assert_eq!(seen, Ok(Some(Caller::Service("gts-worker".to_owned()))));
+        let edge = layer.clone().refusing_service_credentials();
+        assert_eq!(
+            call(&edge, path, &[(SERVICE_TOKEN_HEADER, credential)]).await,
+            Err("7".to_owned())
+        );
+        let user_as_service = token(&signer, 60);
+        assert_eq!(
+            call(&layer, path, &[(SERVICE_TOKEN_HEADER, user_as_service)]).await,
+            unauthenticated
+        );
+    }
+
+    #[tokio::test]
+    async fn paths_outside_its_scope_pass_untouched() {
+        let (_, layer) = setup();
+        let scoped = layer.applies_to(|path| path.starts_with("/gts.v1.Job"));
+        let bad = ("authorization", "Bearer not-a-jwt".to_owned());
+        assert_eq!(
+            call(
+                &scoped,
+                "/gts.v1.OpsInternal/Ping",
+                std::slice::from_ref(&bad)
+            )
+            .await,
+            Ok(None)
+        );
+        assert_eq!(
+            call(&scoped, "/gts.v1.JobService/ListJobs", &[bad]).await,
+            Err("16".to_owned())
+        );
     }
 }

@@ -28,7 +28,7 @@ pub mod verifier;
 
 pub use claims::AccessClaims;
 pub use keys::{PublicKeyEntry, SigningKey};
-pub use layer::{AuthLayer, Authenticator};
+pub use layer::{ANONYMOUS_AUTH_PATHS, AuthLayer, Authenticator};
 pub use service::{SERVICE_TOKEN_HEADER, ServiceCredential, ServiceSecret, ServiceVerifier};
 pub use settings::VerifierSettings;
 pub use signer::JwtSigner;

@@ -121,7 +121,10 @@ impl ServiceVerifier {
     pub fn verify(&self, token: &str) -> Result<String, VerifyError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Malformed)?;
         if header.alg != Algorithm::HS256 {
-            return Err(VerifyError::AlgorithmNotAllowed(format!("{:?}", header.alg)));
+            return Err(VerifyError::AlgorithmNotAllowed(format!(
+                "{:?}",
+                header.alg
+            )));
         }
         jsonwebtoken::decode::<ServiceClaims>(token, &self.key, &self.validation)
             .map(|data| data.claims.svc)
@@ -131,6 +134,8 @@ impl ServiceVerifier {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use crate::auth::{AccessClaims, JwtSigner, SigningKey};
 
@@ -142,7 +147,10 @@ mod tests {
     fn a_credential_names_its_service() {
         let credential = ServiceCredential::new("gts-worker", &secret("a"));
         let verifier = ServiceVerifier::new(&secret("a"), 5);
-        assert_eq!(verifier.verify(&credential.token().unwrap()).unwrap(), "gts-worker");
+        assert_eq!(
+            verifier.verify(&credential.token().unwrap()).unwrap(),
+            "gts-worker"
+        );
     }
 
     #[test]

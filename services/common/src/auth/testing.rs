@@ -33,7 +33,8 @@ pub fn hs256_token(claims: &impl Serialize, kid: &str, secret: &[u8]) -> String 
 /// `token` with its payload edited by `edit` and the original signature kept.
 pub fn tamper_payload(token: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
     let parts: Vec<&str> = token.split('.').collect();
-    let (Some(header), Some(payload), Some(signature)) = (parts.first(), parts.get(1), parts.get(2))
+    let (Some(header), Some(payload), Some(signature)) =
+        (parts.first(), parts.get(1), parts.get(2))
     else {
         return token.to_owned();
     };

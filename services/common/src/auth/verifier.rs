@@ -150,6 +150,8 @@ pub(crate) fn map_error(kind: &ErrorKind) -> VerifyError {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
     use crate::auth::{keys::SigningKey, signer::JwtSigner, testing};
 
@@ -202,7 +204,11 @@ mod tests {
             exp: now() - 2,
             ..claims()
         };
-        assert!(verifier.verify(&signer.sign(&within_leeway).unwrap()).is_ok());
+        assert!(
+            verifier
+                .verify(&signer.sign(&within_leeway).unwrap())
+                .is_ok()
+        );
         let future = AccessClaims {
             nbf: now() + 60,
             ..claims()
@@ -268,7 +274,8 @@ mod tests {
         );
         let (signer, verifier) = setup();
         let token = signer.sign(&claims()).unwrap();
-        let tampered = testing::tamper_payload(&token, |c| c["sub"] = Uuid::new_v4().to_string().into());
+        let tampered =
+            testing::tamper_payload(&token, |c| c["sub"] = Uuid::new_v4().to_string().into());
         assert_eq!(verifier.verify(&tampered), Err(VerifyError::BadSignature));
         assert_eq!(verifier.verify("not-a-jwt"), Err(VerifyError::Malformed));
     }
@@ -278,7 +285,10 @@ mod tests {
         let old = JwtSigner::new(SigningKey::generate("old").unwrap());
         let new = JwtSigner::new(SigningKey::generate("new").unwrap());
         let verifier = JwtVerifier::new(
-            &[old.key().public_key().clone(), new.key().public_key().clone()],
+            &[
+                old.key().public_key().clone(),
+                new.key().public_key().clone(),
+            ],
             ISS,
             AUD,
             5,

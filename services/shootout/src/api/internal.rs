@@ -1,0 +1,223 @@
+//! `gts.v1.ShootoutInternal`: the render specification the worker freezes into a job.
+//!
+//! Contract: only a service credential may call it ([`require_service`]); the shootout is
+//! read as the user the job runs for (another user's id answers NOT_FOUND); every DI track
+//! and every NAM/IR block is resolved to a concrete source: an object-store key (with the
+//! blob's SHA-256 and size, which the worker verifies) for uploads, or a TONE3000 model
+//! download (its `model_url`, read from TONE3000 with the user's token and cached briefly) for
+//! library models. A referenced asset that has vanished, or a library model that is not part
+//! of the tone the block names, is FAILED_PRECONDITION.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use gts_common::identity::require_service;
+use gts_proto::v1::{
+    GetRenderSpecRequest, GetRenderSpecResponse, Model, ModelSource, ObjectStoreRef, RenderSpec,
+    ResolvedBlockSource, ResolvedDiTrack, ResolvedSource, Tone3000Download, block::Kind,
+    model_source::Source, resolved_source, shootout_internal_server::ShootoutInternal,
+};
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    convert::{parse_id, timestamp},
+    error::ShootoutError,
+    library::{LibraryContext, convert, upstream_error},
+    shootouts::store,
+};
+
+/// The `ShootoutInternal` handler.
+pub struct ShootoutInternalApi {
+    db: PgPool,
+    /// TONE3000 access as the shootout's owner, to find library models' file URLs.
+    library: LibraryContext,
+}
+
+impl ShootoutInternalApi {
+    pub fn new(db: PgPool, library: LibraryContext) -> Self {
+        Self { db, library }
+    }
+
+    /// The download URL of library model `model_id` of `tone_id`, as `owner` sees it.
+    async fn model_url(
+        &self,
+        client: &mut Option<tone3000::Client>,
+        owner: Uuid,
+        tone_id: u64,
+        model_id: u64,
+    ) -> Result<String, ShootoutError> {
+        let params = model_id.to_string();
+        let model: Model = match self.library.cached(owner, "model", &params).await {
+            Some(model) => model,
+            None => {
+                if client.is_none() {
+                    *client = Some(self.library.client_for(owner).await?);
+                }
+                let Some(api) = client.as_ref() else {
+                    return Err(ShootoutError::Unavailable("TONE3000 client missing".into()));
+                };
+                let model = api
+                    .model(tone3000::ModelId(model_id))
+                    .await
+                    .map_err(|e| upstream_error(e, "TONE3000 model"))
+                    .map(convert::model)?;
+                self.library.remember(owner, "model", &params, &model).await;
+                model
+            }
+        };
+        if model.tone_id != tone_id {
+            return Err(ShootoutError::FailedPrecondition(format!(
+                "TONE3000 model {model_id} belongs to tone {}, not tone {tone_id}; fix the block",
+                model.tone_id
+            )));
+        }
+        Ok(model.model_url)
+    }
+}
+
+/// An uploaded blob, by asset id.
+struct Blob {
+    filename: String,
+    object: ObjectStoreRef,
+}
+
+async fn owned_blobs(
+    db: &PgPool,
+    owner: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<String, Blob>, ShootoutError> {
+    let rows: Vec<(Uuid, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, filename, object_key, sha256, size_bytes FROM assets \
+         WHERE owner_id = $1 AND id = ANY($2)",
+    )
+    .bind(owner)
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, filename, key, sha256, size)| {
+            (
+                id.to_string(),
+                Blob {
+                    filename,
+                    object: ObjectStoreRef {
+                        key,
+                        sha256,
+                        size_bytes: u64::try_from(size).unwrap_or(0),
+                    },
+                },
+            )
+        })
+        .collect())
+}
+
+fn missing(asset_id: &str) -> ShootoutError {
+    ShootoutError::FailedPrecondition(format!(
+        "asset {asset_id} used by this shootout no longer exists; fix the shootout first"
+    ))
+}
+
+#[tonic::async_trait]
+impl ShootoutInternal for ShootoutInternalApi {
+    async fn get_render_spec(
+        &self,
+        request: Request<GetRenderSpecRequest>,
+    ) -> Result<Response<GetRenderSpecResponse>, Status> {
+        require_service(&request)?;
+        let request = request.get_ref();
+        let id = parse_id("shootout_id", &request.shootout_id)?;
+        let owner = parse_id("user_id", &request.user_id)?;
+        let mut conn = self.db.acquire().await.map_err(ShootoutError::from)?;
+        let shootout = store::load_existing(&mut conn, owner, id, false).await?;
+        drop(conn);
+
+        let sources: Vec<(&str, &str, &ModelSource)> = shootout
+            .chains
+            .iter()
+            .flat_map(|chain| {
+                chain.blocks.iter().filter_map(move |block| {
+                    let source = match &block.kind {
+                        Some(Kind::NamModel(nam)) => nam.source.as_ref(),
+                        Some(Kind::CabinetIr(ir)) => ir.source.as_ref(),
+                        _ => None,
+                    }?;
+                    Some((chain.id.as_str(), block.id.as_str(), source))
+                })
+            })
+            .collect();
+        let mut asset_ids: Vec<Uuid> = shootout
+            .di_tracks
+            .iter()
+            .filter_map(|t| Uuid::parse_str(&t.asset_id).ok())
+            .collect();
+        asset_ids.extend(sources.iter().filter_map(|(_, _, s)| match &s.source {
+            Some(Source::AssetId(id)) => Uuid::parse_str(id).ok(),
+            _ => None,
+        }));
+        let blobs = owned_blobs(&self.db, owner, &asset_ids).await?;
+
+        let mut di_tracks = Vec::with_capacity(shootout.di_tracks.len());
+        for track in &shootout.di_tracks {
+            let blob = blobs
+                .get(&track.asset_id)
+                .ok_or_else(|| missing(&track.asset_id))?;
+            di_tracks.push(ResolvedDiTrack {
+                asset_id: track.asset_id.clone(),
+                label: if track.label.is_empty() {
+                    blob.filename.clone()
+                } else {
+                    track.label.clone()
+                },
+                object: Some(blob.object.clone()),
+            });
+        }
+        let mut block_sources = Vec::with_capacity(sources.len());
+        let mut tone3000_client = None;
+        for (chain_id, block_id, source) in sources {
+            let resolved = match &source.source {
+                Some(Source::AssetId(asset_id)) => resolved_source::Source::ObjectStoreKey(
+                    blobs
+                        .get(asset_id)
+                        .ok_or_else(|| missing(asset_id))?
+                        .object
+                        .clone(),
+                ),
+                Some(Source::Tone3000Model(model)) => {
+                    let download_url = self
+                        .model_url(&mut tone3000_client, owner, model.tone_id, model.model_id)
+                        .await?;
+                    resolved_source::Source::Tone3000Download(Tone3000Download {
+                        tone_id: model.tone_id,
+                        model_id: model.model_id,
+                        download_url,
+                        sha256: None,
+                    })
+                }
+                None => {
+                    return Err(ShootoutError::FailedPrecondition(format!(
+                        "block {block_id} has no source; fix the shootout first"
+                    ))
+                    .into());
+                }
+            };
+            block_sources.push(ResolvedBlockSource {
+                chain_id: chain_id.to_owned(),
+                block_id: block_id.to_owned(),
+                source: Some(ResolvedSource {
+                    source: Some(resolved),
+                }),
+            });
+        }
+        Ok(Response::new(GetRenderSpecResponse {
+            spec: Some(RenderSpec {
+                shootout: Some(shootout.clone()),
+                di_tracks,
+                block_sources,
+                resolved_at: Some(timestamp(Utc::now())),
+            }),
+        }))
+    }
+}

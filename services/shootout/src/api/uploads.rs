@@ -1,0 +1,461 @@
+//! `gts.v1.UploadService`: chunked, resumable uploads over unary calls.
+//!
+//! Contract: Begin checks the declaration (kind, name, size within the kind's limit and
+//! the caller's quota, SHA-256 shape) and the cap on open uploads; PutChunk accepts chunks
+//! at `offset <= bytes_received` (repeated bytes must match, new bytes are appended);
+//! Finish checks size and SHA-256, validates the content by kind and creates the asset, or
+//! discards the upload whole with INVALID_ARGUMENT. Every call is scoped to the caller.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use gts_common::identity::require_user;
+use gts_proto::v1::{
+    AbortUploadRequest, AbortUploadResponse, BeginUploadRequest, BeginUploadResponse,
+    FinishUploadRequest, FinishUploadResponse, GetUploadRequest, GetUploadResponse,
+    PutChunkRequest, PutChunkResponse, upload_service_server::UploadService,
+};
+use gts_storage::content_key;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    assets::AssetKindName,
+    content::{self, ContentError, audio},
+    convert::parse_id,
+    error::{ShootoutError, Violations, invalid},
+    uploads::{
+        UploadContext,
+        records::{self, MAX_CHUNK_BYTES, UploadRow, find_asset, lock_upload},
+        staging,
+    },
+};
+
+/// Largest file of each kind.
+pub fn max_bytes(kind: AssetKindName) -> u64 {
+    match kind {
+        AssetKindName::DiTrack => 1024 * 1024 * 1024,
+        AssetKindName::NamModel => content::nam::MAX_NAM_BYTES,
+        AssetKindName::ImpulseResponse => 64 * 1024 * 1024,
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The `UploadService` handler.
+pub struct UploadApi {
+    context: UploadContext,
+}
+
+impl UploadApi {
+    pub fn new(context: UploadContext) -> Self {
+        Self { context }
+    }
+
+    fn staging_path(&self, id: Uuid) -> PathBuf {
+        staging::path(&self.context.settings.staging_dir, id)
+    }
+
+    fn expires_at(&self) -> chrono::DateTime<Utc> {
+        Utc::now()
+            + chrono::Duration::from_std(self.context.settings.ttl)
+                .unwrap_or(chrono::Duration::hours(24))
+    }
+
+    /// Marks the upload aborted and deletes its bytes, then returns `error`.
+    async fn discard(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+        id: Uuid,
+        error: ShootoutError,
+    ) -> ShootoutError {
+        let marked = sqlx::query("UPDATE uploads SET state = 'aborted' WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await;
+        if let Err(db_error) = marked {
+            return db_error.into();
+        }
+        if let Err(db_error) = tx.commit().await {
+            return db_error.into();
+        }
+        staging::remove(&self.context.settings.staging_dir, id).await;
+        error
+    }
+
+    async fn finish(&self, owner: Uuid, id: Uuid) -> Result<gts_proto::v1::Asset, ShootoutError> {
+        let mut tx = self.context.db.begin().await?;
+        let upload = lock_upload(&mut tx, owner, id).await?;
+        match upload.state.as_str() {
+            "finished" => {
+                let asset_id = upload.asset_id.ok_or(ShootoutError::NotFound("asset"))?;
+                let asset = find_asset(&mut tx, owner, asset_id, false).await?;
+                return Ok(asset.to_proto());
+            }
+            _ if !upload.is_open() => return Err(not_open(&upload)),
+            _ => {}
+        }
+        if upload.received() < upload.size() {
+            return Err(ShootoutError::FailedPrecondition(format!(
+                "only {} of {} bytes have arrived; send the rest starting at offset {}",
+                upload.received(),
+                upload.size(),
+                upload.received()
+            )));
+        }
+        let path = self.staging_path(id);
+        let actual = staging::sha256(&path, upload.size()).await?;
+        if actual.as_deref() != Some(upload.sha256.as_str()) {
+            let message = format!(
+                "the uploaded bytes hash to {}, not the declared {}; the upload was discarded, \
+                 start again",
+                actual.unwrap_or_else(|| "(missing bytes)".into()),
+                upload.sha256
+            );
+            return Err(self.discard(tx, id, invalid("sha256", message)).await);
+        }
+        let Some(kind) = upload.kind() else {
+            return Err(ShootoutError::Storage("upload has an unknown kind".into()));
+        };
+        let validation_path = path.clone();
+        let validated =
+            match tokio::task::spawn_blocking(move || validate(kind, &validation_path)).await {
+                Ok(validated) => validated,
+                // A decoder bug on hostile input must not keep the file or take the call down.
+                Err(join) if join.is_panic() => {
+                    tracing::error!(upload = %id, "a content validator panicked");
+                    Err(ContentError::new("the file could not be decoded safely"))
+                }
+                Err(join) => {
+                    return Err(ShootoutError::Storage(format!(
+                        "validation task failed: {join}"
+                    )));
+                }
+            };
+        let facts = match validated {
+            Ok(facts) => facts,
+            Err(ContentError(message)) => {
+                return Err(self
+                    .discard(
+                        tx,
+                        id,
+                        invalid("file", format!("{message}; the upload was discarded")),
+                    )
+                    .await);
+            }
+        };
+        let key = content_key(&upload.sha256);
+        let blobs = &self.context.blobs;
+        if !blobs.exists(&key).await.map_err(storage)? {
+            blobs.put_file(&key, &path).await.map_err(storage)?;
+        }
+        let asset_id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO assets (id, owner_id, kind, filename, size_bytes, sha256, object_key, facts) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(asset_id)
+        .bind(owner)
+        .bind(&upload.kind)
+        .bind(&upload.filename)
+        .bind(upload.size_bytes)
+        .bind(&upload.sha256)
+        .bind(&key)
+        .bind(facts)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE uploads SET state = 'finished', asset_id = $2 WHERE id = $1")
+            .bind(id)
+            .bind(asset_id)
+            .execute(&mut *tx)
+            .await?;
+        let asset = find_asset(&mut tx, owner, asset_id, false).await?;
+        tx.commit().await?;
+        staging::remove(&self.context.settings.staging_dir, id).await;
+        Ok(asset.to_proto())
+    }
+}
+
+fn storage(error: gts_storage::StorageError) -> ShootoutError {
+    ShootoutError::Storage(error.to_string())
+}
+
+/// Validates the staged file by kind (blocking: decodes audio or builds a model) and
+/// returns its encoded facts (`AudioFacts`, `NamFacts` or `IrFacts`).
+fn validate(kind: AssetKindName, path: &std::path::Path) -> Result<Vec<u8>, ContentError> {
+    use prost::Message;
+    match kind {
+        AssetKindName::DiTrack => {
+            audio::analyze(path, &audio::DI_TRACK).map(|a| a.to_audio_facts().encode_to_vec())
+        }
+        AssetKindName::ImpulseResponse => {
+            audio::analyze(path, &audio::IMPULSE_RESPONSE).map(|a| a.to_ir_facts().encode_to_vec())
+        }
+        AssetKindName::NamModel => content::nam::analyze(path).map(|f| f.encode_to_vec()),
+    }
+}
+
+fn not_open(upload: &UploadRow) -> ShootoutError {
+    let why = match upload.state.as_str() {
+        "finished" => "it is already finished",
+        "aborted" => "it was aborted",
+        _ => "it expired",
+    };
+    ShootoutError::FailedPrecondition(format!(
+        "this upload cannot take more calls: {why}; start a new upload"
+    ))
+}
+
+fn check_filename(violations: &mut Violations, filename: &str) {
+    let chars = filename.chars().count();
+    if filename.trim().is_empty() {
+        violations.add("filename", "give the file's name, e.g. riff.wav");
+    } else if chars > 255 {
+        violations.add(
+            "filename",
+            format!("the name is {chars} characters; at most 255"),
+        );
+    } else if filename.contains(['/', '\\']) || filename.chars().any(char::is_control) {
+        violations.add(
+            "filename",
+            "give only the file's name, without folders or control characters",
+        );
+    }
+}
+
+#[tonic::async_trait]
+impl UploadService for UploadApi {
+    async fn begin_upload(
+        &self,
+        request: Request<BeginUploadRequest>,
+    ) -> Result<Response<BeginUploadResponse>, Status> {
+        let user = require_user(&request)?;
+        let request = request.into_inner();
+        let mut violations = Violations::default();
+        let kind = AssetKindName::from_proto(request.kind);
+        if kind.is_none() {
+            violations.add(
+                "kind",
+                "say what the file is: a DI track, a NAM model or an impulse response",
+            );
+        }
+        check_filename(&mut violations, &request.filename);
+        if request.size_bytes == 0 {
+            violations.add(
+                "size_bytes",
+                "the file is empty (0 bytes); choose a non-empty file",
+            );
+        } else if let Some(kind) = kind
+            && request.size_bytes > max_bytes(kind)
+        {
+            violations.add(
+                "size_bytes",
+                format!(
+                    "the file is {}; a {} may be at most {}",
+                    mib(request.size_bytes),
+                    kind.human(),
+                    mib(max_bytes(kind))
+                ),
+            );
+        }
+        let sha256 = request.sha256.trim().to_ascii_lowercase();
+        if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+            violations.add(
+                "sha256",
+                "give the file's SHA-256 as 64 hexadecimal characters",
+            );
+        }
+        violations.into_result()?;
+        let kind = kind.ok_or_else(|| invalid("kind", "is required"))?;
+        let size =
+            i64::try_from(request.size_bytes).map_err(|_| invalid("size_bytes", "is too large"))?;
+
+        let settings = &self.context.settings;
+        let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
+        // One Begin at a time per user, so the quota and the cap cannot be raced past.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1::text))")
+            .bind(user.user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(ShootoutError::from)?;
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM uploads WHERE owner_id = $1 AND state = 'open' AND expires_at > now()",
+        )
+        .bind(user.user_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(ShootoutError::from)?;
+        if open >= i64::from(settings.max_open) {
+            return Err(ShootoutError::ResourceExhausted(format!(
+                "you have {open} unfinished uploads, the most allowed; finish or abort one first"
+            ))
+            .into());
+        }
+        let used = records::quota_used(&mut tx, user.user_id).await?;
+        if used.saturating_add(request.size_bytes) > settings.quota_bytes {
+            return Err(ShootoutError::ResourceExhausted(format!(
+                "this file needs {} but only {} of your {} storage is free; delete assets you no \
+                 longer use",
+                mib(request.size_bytes),
+                mib(settings.quota_bytes.saturating_sub(used)),
+                mib(settings.quota_bytes)
+            ))
+            .into());
+        }
+        let id = Uuid::now_v7();
+        let row: UploadRow = sqlx::query_as(
+            "INSERT INTO uploads (id, owner_id, kind, filename, size_bytes, sha256, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, owner_id, kind, filename, \
+             size_bytes, sha256, bytes_received, state, asset_id, created_at, expires_at",
+        )
+        .bind(id)
+        .bind(user.user_id)
+        .bind(kind.as_db())
+        .bind(request.filename.trim())
+        .bind(size)
+        .bind(&sha256)
+        .bind(self.expires_at())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(ShootoutError::from)?;
+        staging::create(&settings.staging_dir, id).await?;
+        tx.commit().await.map_err(ShootoutError::from)?;
+        Ok(Response::new(BeginUploadResponse {
+            upload: Some(row.to_proto()),
+        }))
+    }
+
+    async fn put_chunk(
+        &self,
+        request: Request<PutChunkRequest>,
+    ) -> Result<Response<PutChunkResponse>, Status> {
+        let user = require_user(&request)?;
+        let request = request.into_inner();
+        let id = parse_id("upload_id", &request.upload_id)?;
+        let len = request.data.len() as u64;
+        if len == 0 || len > u64::from(MAX_CHUNK_BYTES) {
+            return Err(invalid(
+                "data",
+                format!(
+                    "a chunk holds 1 byte to {MAX_CHUNK_BYTES} bytes (1 MiB); this one has {len}"
+                ),
+            )
+            .into());
+        }
+        let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
+        let upload = lock_upload(&mut tx, user.user_id, id).await?;
+        if !upload.is_open() {
+            return Err(not_open(&upload).into());
+        }
+        let (offset, received, size) = (request.offset, upload.received(), upload.size());
+        if offset > received {
+            return Err(ShootoutError::FailedPrecondition(format!(
+                "offset {offset} would leave a gap: {received} bytes have arrived, so resume at \
+                 offset {received}"
+            ))
+            .into());
+        }
+        let end = offset.saturating_add(len);
+        if end > size {
+            return Err(invalid(
+                "data",
+                format!("this chunk ends at byte {end}, past the declared size of {size} bytes"),
+            )
+            .into());
+        }
+        let path = self.staging_path(id);
+        if staging::len(&path)
+            .await?
+            .is_none_or(|stored| stored < received)
+        {
+            return Err(ShootoutError::FailedPrecondition(
+                "the bytes of this upload are no longer on the server; start a new upload".into(),
+            )
+            .into());
+        }
+        // Bytes already stored must be resent identically (a retried chunk); the rest is new.
+        let overlap = usize::try_from(received.min(end) - offset).unwrap_or(0);
+        let (repeated, fresh) = request.data.split_at(overlap.min(request.data.len()));
+        if !repeated.is_empty() && !staging::matches(&path, offset, repeated).await? {
+            return Err(ShootoutError::FailedPrecondition(format!(
+                "the bytes at offset {offset} differ from the ones already stored; resend the \
+                 same file, or start a new upload"
+            ))
+            .into());
+        }
+        if !fresh.is_empty() {
+            staging::write_at(&path, received, fresh).await?;
+        }
+        let new_received = received.max(end);
+        sqlx::query("UPDATE uploads SET bytes_received = $2, expires_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(i64::try_from(new_received).unwrap_or(i64::MAX))
+            .bind(self.expires_at())
+            .execute(&mut *tx)
+            .await
+            .map_err(ShootoutError::from)?;
+        tx.commit().await.map_err(ShootoutError::from)?;
+        Ok(Response::new(PutChunkResponse {
+            bytes_received: new_received,
+        }))
+    }
+
+    async fn get_upload(
+        &self,
+        request: Request<GetUploadRequest>,
+    ) -> Result<Response<GetUploadResponse>, Status> {
+        let user = require_user(&request)?;
+        let id = parse_id("upload_id", &request.get_ref().upload_id)?;
+        let upload: UploadRow = sqlx::query_as(
+            "SELECT id, owner_id, kind, filename, size_bytes, sha256, bytes_received, state, \
+             asset_id, created_at, expires_at FROM uploads WHERE id = $1 AND owner_id = $2",
+        )
+        .bind(id)
+        .bind(user.user_id)
+        .fetch_optional(&self.context.db)
+        .await
+        .map_err(ShootoutError::from)?
+        .ok_or(ShootoutError::NotFound("upload"))?;
+        Ok(Response::new(GetUploadResponse {
+            upload: Some(upload.to_proto()),
+        }))
+    }
+
+    async fn finish_upload(
+        &self,
+        request: Request<FinishUploadRequest>,
+    ) -> Result<Response<FinishUploadResponse>, Status> {
+        let user = require_user(&request)?;
+        let id = parse_id("upload_id", &request.get_ref().upload_id)?;
+        let asset = self.finish(user.user_id, id).await?;
+        Ok(Response::new(FinishUploadResponse { asset: Some(asset) }))
+    }
+
+    async fn abort_upload(
+        &self,
+        request: Request<AbortUploadRequest>,
+    ) -> Result<Response<AbortUploadResponse>, Status> {
+        let user = require_user(&request)?;
+        let id = parse_id("upload_id", &request.get_ref().upload_id)?;
+        let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
+        let upload = lock_upload(&mut tx, user.user_id, id).await?;
+        if upload.state == "finished" {
+            return Err(ShootoutError::FailedPrecondition(
+                "this upload is finished; delete its asset instead".into(),
+            )
+            .into());
+        }
+        if upload.state == "open" {
+            sqlx::query("UPDATE uploads SET state = 'aborted' WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(ShootoutError::from)?;
+        }
+        tx.commit().await.map_err(ShootoutError::from)?;
+        staging::remove(&self.context.settings.staging_dir, id).await;
+        Ok(Response::new(AbortUploadResponse {}))
+    }
+}

@@ -1,0 +1,58 @@
+//! Asset kinds as the database spells them, and their names for people.
+
+use gts_proto::v1::AssetKind;
+
+/// The kind of an uploaded file (`assets.kind` / `uploads.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssetKindName {
+    DiTrack,
+    NamModel,
+    ImpulseResponse,
+}
+
+impl AssetKindName {
+    /// The database spelling.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Self::DiTrack => "di_track",
+            Self::NamModel => "nam_model",
+            Self::ImpulseResponse => "impulse_response",
+        }
+    }
+
+    pub fn from_db(raw: &str) -> Option<Self> {
+        match raw {
+            "di_track" => Some(Self::DiTrack),
+            "nam_model" => Some(Self::NamModel),
+            "impulse_response" => Some(Self::ImpulseResponse),
+            _ => None,
+        }
+    }
+
+    /// How a message names it.
+    pub fn human(self) -> &'static str {
+        match self {
+            Self::DiTrack => "DI track",
+            Self::NamModel => "NAM model",
+            Self::ImpulseResponse => "impulse response",
+        }
+    }
+
+    pub fn to_proto(self) -> AssetKind {
+        match self {
+            Self::DiTrack => AssetKind::DiTrack,
+            Self::NamModel => AssetKind::NamModel,
+            Self::ImpulseResponse => AssetKind::ImpulseResponse,
+        }
+    }
+
+    /// The kind a request names; `None` for unspecified or unknown values.
+    pub fn from_proto(raw: i32) -> Option<Self> {
+        match AssetKind::try_from(raw).ok()? {
+            AssetKind::DiTrack => Some(Self::DiTrack),
+            AssetKind::NamModel => Some(Self::NamModel),
+            AssetKind::ImpulseResponse => Some(Self::ImpulseResponse),
+            AssetKind::Unspecified => None,
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Validation of uploaded file contents and the facts measured from them.
+//!
+//! Contract: each validator reads a finished upload from a local file, never trusts a
+//! header, bounds every allocation before making it, and answers either the facts to store
+//! with the asset or a [`ContentError`] whose text tells a person what is wrong with the
+//! file. They are synchronous (CPU-bound): call them from `spawn_blocking`. The decoders
+//! they use are third-party code that can still panic on hostile input (symphonia's WAV
+//! reader overflows on a fmt chunk with absurd channel counts in debug builds), so each
+//! validator runs under [`guarded`], which turns a panic into a refusal of the file.
+
+pub mod audio;
+pub mod nam;
+
+/// Why a file was refused; the message is shown to the uploader.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ContentError(pub String);
+
+impl ContentError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// Runs `check`, turning a panic inside a third-party decoder into a refusal.
+pub fn guarded<T>(
+    what: &str,
+    check: impl FnOnce() -> Result<T, ContentError>,
+) -> Result<T, ContentError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).unwrap_or_else(|_| {
+        tracing::warn!(what, "a decoder panicked on an uploaded file");
+        Err(ContentError::new(format!(
+            "this {what} is malformed in a way GTS cannot decode safely; re-export it"
+        )))
+    })
+}

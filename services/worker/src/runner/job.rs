@@ -1,0 +1,285 @@
+//! One claimed job: render it under its lease, then record how it ended.
+
+use std::sync::{Arc, OnceLock};
+
+use gts_proto::v1::{JobLogLevel, RenderSpec};
+use prost::Message;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio_util::sync::CancellationToken;
+
+use super::{Shared, StopReason, progress};
+use crate::{
+    artifacts::{JobArtifacts, StoredArtifact},
+    convert::encode_chain_results,
+    events,
+    queue::{self, ArtifactRecord, JobRow, Lease, Status, backoff},
+    render::{ProgressSink, RenderFailure, RenderOutput, RenderRequest},
+};
+
+/// Renders `row` (claimed by this runner) and records the outcome. Holds `_slot` until done.
+pub(super) async fn run(shared: Arc<Shared>, row: JobRow, _slot: OwnedSemaphorePermit) {
+    let lease = Lease {
+        job_id: row.id,
+        owner: shared.owner.clone(),
+        attempt: row.attempt,
+    };
+    let (token, reason) = shared.register(row.id);
+    shared
+        .publish(
+            row.id,
+            events::status_change(Some(Status::Queued), Status::Running, row.attempt, ""),
+        )
+        .await;
+    let outcome = render(&shared, &row, &lease, token, &reason).await;
+    finish(&shared, &row, &lease, reason.get().copied(), outcome).await;
+    shared.deregister(row.id);
+}
+
+async fn render(
+    shared: &Shared,
+    row: &JobRow,
+    lease: &Lease,
+    token: CancellationToken,
+    reason: &Arc<OnceLock<StopReason>>,
+) -> Result<RenderOutput, RenderFailure> {
+    let spec = RenderSpec::decode(row.spec.as_slice()).map_err(|error| {
+        tracing::error!(%error, job_id = %row.id, "undecodable render spec");
+        RenderFailure::Input("the job's render specification is unreadable".to_owned())
+    })?;
+    let request = RenderRequest {
+        job_id: row.id,
+        owner_id: row.owner_id,
+        attempt: u32::try_from(row.attempt).unwrap_or(0),
+        spec,
+    };
+    let (sink, receiver) = ProgressSink::channel();
+    let artifacts = JobArtifacts::new(Arc::clone(&shared.deps.artifacts), row.id);
+    let done = CancellationToken::new();
+    let work = async {
+        let result = shared
+            .deps
+            .renderer
+            .render(request, sink, token.clone(), artifacts)
+            .await;
+        done.cancel();
+        result
+    };
+    let publishing = progress::publish(
+        shared,
+        lease,
+        receiver,
+        done.clone(),
+        token.clone(),
+        shared.deps.settings.progress_interval,
+    );
+    tokio::select! {
+        (result, _) = futures::future::join(work, publishing) => result,
+        never = keep_lease(shared, lease, &token, reason) => match never {},
+    }
+}
+
+/// Renews the lease every heartbeat; stops the render when the lease is gone.
+async fn keep_lease(
+    shared: &Shared,
+    lease: &Lease,
+    token: &CancellationToken,
+    reason: &OnceLock<StopReason>,
+) -> std::convert::Infallible {
+    let period = shared.deps.settings.heartbeat;
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        ticker.tick().await;
+        match queue::renew(&shared.deps.db, lease, shared.deps.settings.lease).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let cancelled = matches!(
+                    queue::get_any(&shared.deps.db, lease.job_id).await,
+                    Ok(Some(row)) if row.status() == Status::Cancelled
+                );
+                let _ = reason.set(if cancelled {
+                    StopReason::Cancelled
+                } else {
+                    StopReason::LeaseLost
+                });
+                token.cancel();
+                return std::future::pending().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, job_id = %lease.job_id, "cannot renew the lease");
+            }
+        }
+    }
+}
+
+async fn finish(
+    shared: &Shared,
+    row: &JobRow,
+    lease: &Lease,
+    reason: Option<StopReason>,
+    outcome: Result<RenderOutput, RenderFailure>,
+) {
+    let artifacts = JobArtifacts::new(Arc::clone(&shared.deps.artifacts), row.id);
+    match (reason, outcome) {
+        (Some(StopReason::Cancelled), _) => remove_partial(&artifacts, row).await,
+        (Some(StopReason::LeaseLost), _) => {
+            // The new owner overwrites the same keys; only a cancellation needs a clean-up.
+            if job_status(shared, row).await == Some(Status::Cancelled) {
+                remove_partial(&artifacts, row).await;
+            }
+        }
+        (Some(StopReason::Shutdown), _) => match queue::release(&shared.deps.db, lease).await {
+            Ok(Some(released)) => {
+                shared
+                    .publish(
+                        row.id,
+                        events::status_change(
+                            Some(Status::Running),
+                            Status::Queued,
+                            released.attempt,
+                            "",
+                        ),
+                    )
+                    .await;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, job_id = %row.id, "cannot release a job"),
+        },
+        (None, Ok(output)) => succeed(shared, row, lease, &artifacts, output).await,
+        (None, Err(RenderFailure::Input(message))) => fail(shared, row, lease, &message).await,
+        (None, Err(RenderFailure::Transient(message))) => {
+            retry_or_fail(shared, row, lease, &message).await;
+        }
+        (None, Err(RenderFailure::Cancelled)) => {
+            retry_or_fail(shared, row, lease, "the render stopped unexpectedly").await;
+        }
+    }
+}
+
+async fn job_status(shared: &Shared, row: &JobRow) -> Option<Status> {
+    match queue::get_any(&shared.deps.db, row.id).await {
+        Ok(found) => found.map(|job| job.status()),
+        Err(error) => {
+            tracing::warn!(%error, job_id = %row.id, "cannot read a job's status");
+            None
+        }
+    }
+}
+
+async fn remove_partial(artifacts: &JobArtifacts, row: &JobRow) {
+    if let Err(error) = artifacts.remove_all().await {
+        tracing::error!(%error, job_id = %row.id, "cannot remove a cancelled job's artifacts");
+    }
+}
+
+fn record(artifact: &StoredArtifact) -> ArtifactRecord {
+    ArtifactRecord {
+        kind: artifact.kind.as_str_name().to_owned(),
+        chain_index: artifact
+            .chain_index
+            .and_then(|index| i32::try_from(index).ok()),
+        filename: artifact.filename.clone(),
+        object_key: artifact.object_key.clone(),
+        content_type: artifact.content_type.clone(),
+        size_bytes: i64::try_from(artifact.size_bytes).unwrap_or(i64::MAX),
+        sha256: artifact.sha256.clone(),
+    }
+}
+
+async fn succeed(
+    shared: &Shared,
+    row: &JobRow,
+    lease: &Lease,
+    artifacts: &JobArtifacts,
+    output: RenderOutput,
+) {
+    let records: Vec<ArtifactRecord> = output.artifacts.iter().map(record).collect();
+    let results = encode_chain_results(&output.chain_results);
+    match queue::complete(&shared.deps.db, lease, None, &results, &records).await {
+        Ok(Some(done)) => {
+            shared
+                .publish(
+                    row.id,
+                    events::status_change(
+                        Some(Status::Running),
+                        Status::Succeeded,
+                        done.attempt,
+                        "",
+                    ),
+                )
+                .await;
+        }
+        Ok(None) => {
+            // Too late: cancelled meanwhile (clean up), or taken over (leave it to the owner).
+            if job_status(shared, row).await == Some(Status::Cancelled) {
+                remove_partial(artifacts, row).await;
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, job_id = %row.id, "cannot record a finished render");
+            retry_or_fail(shared, row, lease, "the result could not be recorded").await;
+        }
+    }
+}
+
+async fn fail(shared: &Shared, row: &JobRow, lease: &Lease, message: &str) {
+    match queue::fail(&shared.deps.db, lease, message).await {
+        Ok(Some(failed)) => {
+            shared
+                .publish(
+                    row.id,
+                    events::status_change(
+                        Some(Status::Running),
+                        Status::Failed,
+                        failed.attempt,
+                        message,
+                    ),
+                )
+                .await;
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, job_id = %row.id, "cannot record a failure"),
+    }
+}
+
+async fn retry_or_fail(shared: &Shared, row: &JobRow, lease: &Lease, message: &str) {
+    if row.attempt >= row.max_attempts {
+        return fail(shared, row, lease, message).await;
+    }
+    let settings = &shared.deps.settings;
+    let delay = backoff::jittered_delay(
+        u32::try_from(row.attempt).unwrap_or(1),
+        settings.retry_base,
+        settings.retry_max,
+        &mut rand::rng(),
+    );
+    match queue::retry(&shared.deps.db, lease, message, delay).await {
+        Ok(Some(queued)) => {
+            shared
+                .publish(
+                    row.id,
+                    events::log_line(
+                        JobLogLevel::Warning,
+                        format!(
+                            "Attempt {} failed: {message}. Retrying in {} s.",
+                            row.attempt,
+                            delay.as_secs_f32().ceil()
+                        ),
+                    ),
+                )
+                .await;
+            shared
+                .publish(
+                    row.id,
+                    events::status_change(
+                        Some(Status::Running),
+                        Status::Queued,
+                        queued.attempt,
+                        message,
+                    ),
+                )
+                .await;
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, job_id = %row.id, "cannot schedule a retry"),
+    }
+}
