@@ -27,6 +27,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// How long start-up waits for Redis (`GTS_STARTUP_TIMEOUT_MS`).
     pub startup_timeout: Duration,
+    /// Largest request body accepted (`GTS_GATEWAY_MAX_REQUEST_BYTES`, default 2 MiB:
+    /// a 1 MiB upload chunk plus framing, even base64-encoded by grpc-web-text).
+    pub max_request_bytes: usize,
     /// Access-JWT verification at the edge (`GTS_JWT_*`; see docs/auth.md).
     pub auth: gts_common::auth::VerifierSettings,
 }
@@ -66,6 +69,7 @@ impl Config {
             health_interval: settings::health_interval(env)?,
             shutdown_grace: settings::shutdown_grace(env)?,
             startup_timeout: env.millis_or("GTS_STARTUP_TIMEOUT_MS", Duration::from_secs(30))?,
+            max_request_bytes: env.or("GTS_GATEWAY_MAX_REQUEST_BYTES", 2 * 1024 * 1024)?,
             auth: gts_common::auth::VerifierSettings::from_env(env)?,
         })
     }

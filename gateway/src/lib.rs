@@ -5,6 +5,7 @@
 //! Redis) and reflection. Internal services are never routed (see [`routing`]).
 
 mod config;
+pub mod limits;
 mod proxy;
 pub mod routing;
 
@@ -79,7 +80,9 @@ pub async fn serve(
         .applies_to(|path| matches!(routing::route(path), routing::Route::Forward(_)));
     let grpc_proxy = ServiceBuilder::new()
         .map_request(set_forwarded_for)
+        .map_request(limits::record_declared_length)
         .layer(GrpcWebLayer::new())
+        .layer(limits::SizeLimitLayer::new(config.max_request_bytes))
         .layer(auth)
         .service(GrpcProxy::new(backends));
     let app: Router = Routes::new(health_service)

@@ -3,9 +3,10 @@
 
 use gts_e2e::{Stack, clients};
 use gts_proto::v1::{
-    GetMeRequest, ListJobsRequest, PingRequest, SearchTonesRequest,
-    auth_service_client::AuthServiceClient, job_service_client::JobServiceClient,
-    library_service_client::LibraryServiceClient, ops_internal_client::OpsInternalClient,
+    GetMeRequest, ListJobsRequest, PingRequest, PutChunkRequest, SearchTonesRequest,
+    StartLoginRequest, auth_service_client::AuthServiceClient,
+    job_service_client::JobServiceClient, library_service_client::LibraryServiceClient,
+    ops_internal_client::OpsInternalClient, upload_service_client::UploadServiceClient,
 };
 use tonic::Code;
 
@@ -93,6 +94,35 @@ async fn internal_services_are_refused_at_the_gateway_but_work_directly() {
         .await
         .expect_err("internal service must be refused over gRPC too");
     assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_requests_are_refused_at_the_edge_and_the_gateway_keeps_serving() {
+    let stack = Stack::start().await;
+    let origin = stack.gateway_origin();
+
+    // 3 MiB in one PutChunk: over the 2 MiB limit, refused before auth and any backend.
+    let status = UploadServiceClient::with_origin(clients::grpc_web(), origin.clone())
+        .put_chunk(PutChunkRequest {
+            upload_id: "any".to_owned(),
+            offset: 0,
+            data: vec![7u8; 3 * 1024 * 1024],
+        })
+        .await
+        .expect_err("an oversized request must be refused");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("PutChunk"), "{status:?}");
+    assert_eq!(served_by(&status), "<none>", "no backend may see the call");
+
+    // The same client goes on being served.
+    let started = AuthServiceClient::with_origin(clients::grpc_web(), origin)
+        .start_login(StartLoginRequest::default())
+        .await
+        .expect("a normal call after the refusal")
+        .into_inner();
+    assert!(!started.authorize_url.is_empty());
 
     stack.stop().await;
 }

@@ -80,9 +80,10 @@ pub fn evaluate(metrics: &[ChainMetrics]) -> Vec<Vec<String>> {
             let dynamics = m.dynamic_range_db - range;
             if dynamics.abs() >= 2.0 {
                 sentences.push(format!(
-                    "{} dynamic range ({:+.1} dB between loud and quiet passages).",
+                    "{} dynamic range: {:.1} dB {} between loud and quiet passages than the average.",
                     if dynamics > 0.0 { "Wider" } else { "Narrower" },
-                    dynamics
+                    dynamics.abs(),
+                    if dynamics > 0.0 { "more" } else { "less" }
                 ));
             }
             if flatness > 0.0 && m.spectral_flatness > 1.5 * flatness && m.spectral_flatness > 0.01
