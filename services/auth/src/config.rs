@@ -1,7 +1,7 @@
 //! The auth service's configuration.
 //!
-//! Everything beyond the shared settings has a default that suits the local demo (the
-//! fake TONE3000 binary on 127.0.0.1:8787, the gateway on 127.0.0.1:8080). Without
+//! Everything beyond the shared settings has a default: the real TONE3000 API (`run.sh`
+//! and the tests point `GTS_TONE3000_URL` at the fake), the gateway on 127.0.0.1:8080. Without
 //! `GTS_JWT_SIGNING_KEY` or `GTS_TOKEN_ENCRYPTION_KEYS` a random key is made at start-up
 //! (with a warning): sessions and stored TONE3000 tokens then do not survive a restart.
 
@@ -47,7 +47,7 @@ pub struct Config {
 /// TONE3000 API and OAuth client settings.
 #[derive(Debug, Clone)]
 pub struct Tone3000Settings {
-    /// API base (`GTS_TONE3000_URL`, default http://127.0.0.1:8787/api/v1).
+    /// API base (`GTS_TONE3000_URL`, default `https://www.tone3000.com/api/v1`, as shootout).
     pub base_url: String,
     /// OAuth client id / publishable key (`GTS_TONE3000_CLIENT_ID`, default `t3k_pub_gts_fake`).
     pub client_id: String,
@@ -88,7 +88,7 @@ impl Config {
             .url_or(
                 "GTS_TONE3000_URL",
                 &["http", "https"],
-                "http://127.0.0.1:8787/api/v1",
+                "https://www.tone3000.com/api/v1",
             )?
             .to_string()
             .trim_end_matches('/')
