@@ -14,9 +14,10 @@ case "${1:-}" in
     *) echo "usage: $0 [--demo]" >&2; exit 2 ;;
 esac
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gts/target}"
-export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# shellcheck source=deploy/local/cargo-env.sh
+. deploy/local/cargo-env.sh
 deploy/local/ensure-deps.sh
+gts_clean_if_checkout_moved
 echo "==> building"
 cargo build --workspace --bins --locked --quiet
 BIN="$CARGO_TARGET_DIR/debug"

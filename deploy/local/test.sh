@@ -4,12 +4,12 @@
 #   deploy/local/test.sh -p gts-e2e # extra arguments go to `cargo test`
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/gts/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-# One-off builds gain nothing from incremental state, which costs gigabytes of disk.
-export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
+# shellcheck source=deploy/local/cargo-env.sh
+. deploy/local/cargo-env.sh
 deploy/local/ensure-deps.sh
+gts_clean_if_checkout_moved
 
 echo "==> cargo fmt --check"
 cargo fmt --all --check

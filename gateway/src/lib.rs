@@ -11,7 +11,7 @@ pub mod routing;
 
 pub use config::Config;
 
-use std::time::Duration;
+use std::{future::IntoFuture, time::Duration};
 
 use axum::Router;
 use gts_common::{
@@ -96,13 +96,11 @@ pub async fn serve(
         );
 
     tracing::info!(address = ?listener.local_addr().ok(), "gateway listening");
-    let grace = config.shutdown_grace;
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().wait());
-    let result = tokio::select! {
-        result = server => result.map_err(StartError::from),
-        () = async { shutdown.wait().await; tokio::time::sleep(grace).await; } => Ok(()),
-    };
+    let result = server::drain_within(server.into_future(), shutdown, config.shutdown_grace)
+        .await
+        .map_err(StartError::from);
     let _ = monitor_task.await;
     result
 }

@@ -112,9 +112,24 @@ pub async fn serve_with_auth(
         .add_service(reflection_v1alpha)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.clone().wait());
 
-    let grace = options.shutdown_grace;
-    let result = tokio::select! {
-        result = server => result.map_err(ServeError::from),
+    let result = drain_within(server, shutdown, options.shutdown_grace)
+        .await
+        .map_err(ServeError::from);
+    let _ = monitor_task.await;
+    tracing::info!("gRPC server stopped");
+    result
+}
+
+/// Runs `server` (already wired to stop accepting on `shutdown`) until it has drained, or
+/// until `grace` has passed since the shutdown began: calls still open then are dropped, so
+/// the process always exits in time.
+pub async fn drain_within<E>(
+    server: impl std::future::Future<Output = Result<(), E>>,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> Result<(), E> {
+    tokio::select! {
+        result = server => result,
         () = async {
             shutdown.wait().await;
             tokio::time::sleep(grace).await;
@@ -122,10 +137,7 @@ pub async fn serve_with_auth(
             tracing::warn!(?grace, "calls still open after the grace period; closing them");
             Ok(())
         }
-    };
-    let _ = monitor_task.await;
-    tracing::info!("gRPC server stopped");
-    result
+    }
 }
 
 fn reflection_builder(service_names: &[String]) -> tonic_reflection::server::Builder<'static> {
