@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure what GTS needs on this machine is installed and running on loopback:
-# PostgreSQL (with the `gts` role and database), Redis and ffmpeg. Installs missing
+# PostgreSQL (with the `gts` role and database), Redis and ffmpeg; installs the npm
+# packages (deploy/local/tools, web/, tests/browser/), builds the web console into
+# web/dist and installs Debian's Chromium for the browser test. Installs missing
 # Debian packages when run as root; otherwise says exactly what to install.
 # Idempotent: safe to run before every start and every test run.
 set -euo pipefail
@@ -87,11 +89,31 @@ fi
 # --- Media tools --------------------------------------------------------------------
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || apt_install ffmpeg
 
-# --- Node tools (buf for `buf curl` over reflection; the web console's build later) -----
+# --- Node tools (buf for `buf curl` over reflection), the web console and its browser test --
 command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
-if [ ! -x deploy/local/tools/node_modules/.bin/buf ]; then
-    say "installing deploy/local/tools (npm ci)"
-    npm ci --prefix deploy/local/tools --no-audit --no-fund --loglevel=error >/dev/null
+# npm ci again whenever package-lock.json is newer than the installed tree.
+npm_ci() { # directory, file that proves the install
+    local dir=$1 marker=$2
+    if [ ! -e "$dir/$marker" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        say "installing $dir (npm ci)"
+        npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+    fi
+}
+npm_ci deploy/local/tools node_modules/.bin/buf
+npm_ci web node_modules/.bin/esbuild
+npm_ci tests/browser node_modules/playwright-core
+
+# The console the gateway serves (GTS_GATEWAY_CONSOLE_DIR, default web/dist): rebuilt when
+# a source, a .proto or the lock file is newer than the last build.
+if [ ! -f web/dist/index.html ] || [ ! -f web/dist/assets/app.js ] \
+    || [ -n "$(find web/src web/public web/build.mjs web/buf.gen.yaml web/package-lock.json proto \
+               -newer web/dist/assets/app.js -not -path 'web/src/gen/*' -print -quit)" ]; then
+    say "building the web console (npm run build in web/)"
+    npm run --prefix web build --silent >/dev/null
 fi
 
-say "dependencies ready: PostgreSQL 127.0.0.1:$PG_PORT (role gts), Redis 127.0.0.1:$REDIS_PORT, ffmpeg, buf"
+# Debian's Chromium for the console's browser test (playwright-core drives it; no browser
+# download).
+[ -x /usr/bin/chromium ] || apt_install chromium
+
+say "dependencies ready: PostgreSQL 127.0.0.1:$PG_PORT (role gts), Redis 127.0.0.1:$REDIS_PORT, ffmpeg, buf, the web console, Chromium"

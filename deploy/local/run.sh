@@ -39,10 +39,13 @@ export GTS_TONE3000_URL="${GTS_TONE3000_URL:-http://$FAKE_T3K_ADDR/api/v1}"
 random_secret() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 export GTS_SERVICE_TOKEN="${GTS_SERVICE_TOKEN:-$(random_secret)}"
 export GTS_ARTIFACT_URL_KEY="${GTS_ARTIFACT_URL_KEY:-$(random_secret)}"
-# Blobs, upload staging and artifacts stay inside the clone, out of git's way.
+export GTS_ARTIFACT_URL_BASE="${GTS_ARTIFACT_URL_BASE:-http://$GTS_GATEWAY_LISTEN}"
+# Blobs (uploads, cached models, artifacts), upload staging and the worker's scratch space
+# stay inside the clone, out of git's way.
 export GTS_STORAGE_DIR="${GTS_STORAGE_DIR:-$ROOT/.local/data/blobs}"
 export GTS_UPLOAD_STAGING_DIR="${GTS_UPLOAD_STAGING_DIR:-$ROOT/.local/data/uploads}"
-export GTS_WORKER_ARTIFACT_DIR="${GTS_WORKER_ARTIFACT_DIR:-$ROOT/.local/data/artifacts}"
+export GTS_WORKER_SCRATCH_DIR="${GTS_WORKER_SCRATCH_DIR:-$ROOT/.local/data/scratch}"
+export GTS_DEMO_OUT="${GTS_DEMO_OUT:-$ROOT/.local/demo-render}"
 
 for addr in "$FAKE_T3K_ADDR" "$GTS_AUTH_LISTEN" "$GTS_SHOOTOUT_LISTEN" "$GTS_WORKER_LISTEN" "$GTS_GATEWAY_LISTEN"; do
     if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then
@@ -79,7 +82,7 @@ start gts-shootout "$BIN/gts-shootout"
 start gts-worker "$BIN/gts-worker"
 start gts-gateway "$BIN/gts-gateway"
 
-echo "==> waiting for every service to report SERVING, then the demo"
+echo "==> waiting for every service to report SERVING, then the demo: sign in, build, render, download"
 if ! "$BIN/gts-demo"; then
     for log in "$LOGS"/*.log; do
         if grep -q '"level":"ERROR"' "$log"; then
@@ -90,10 +93,6 @@ if ! "$BIN/gts-demo"; then
     exit 1
 fi
 
-echo "==> the render engine, offline: a 4-chain shootout of the fixture models on a synthesised DI"
-"$BIN/gts-render" synth-di services/render/examples/demo-di.wav 20
-"$BIN/gts-render" services/render/examples/demo-shootout.toml --out "$ROOT/.local/demo-render"
-
 cat <<INFO
 ==> GTS is up
     gateway (grpc-web, gRPC)  http://$GTS_GATEWAY_LISTEN
@@ -102,7 +101,7 @@ cat <<INFO
     worker                    http://$GTS_WORKER_LISTEN
     fake TONE3000             $GTS_TONE3000_URL
     logs                      .local/logs/
-    demo render (A/B, video)  .local/demo-render/
+    demo render (A/B, video)  ${GTS_DEMO_OUT#"$ROOT"/}/
 INFO
 
 if [ "$MODE" = serve ]; then

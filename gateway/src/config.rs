@@ -1,6 +1,6 @@
 //! The gateway's configuration.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use gts_common::{ConfigError, Env, settings};
 
@@ -32,6 +32,19 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Access-JWT verification at the edge (`GTS_JWT_*`; see docs/auth.md).
     pub auth: gts_common::auth::VerifierSettings,
+    /// Verifies artifact download links (`GTS_ARTIFACT_URL_KEY`, shared with the worker;
+    /// none: every download is refused).
+    pub artifact_signer: Option<gts_common::signed_url::UrlSigner>,
+    /// The object store artifacts are served from (`GTS_STORAGE_*`, as the worker's).
+    pub storage: gts_storage::StorageSettings,
+    /// The built web console served at `/` (`GTS_GATEWAY_CONSOLE_DIR`, default `web/dist`).
+    pub console_dir: PathBuf,
+    /// Calls per minute one signed-in user may make (`GTS_GATEWAY_RATE_LIMIT_USER_PER_MINUTE`,
+    /// default 600; 0 turns the limit off).
+    pub rate_limit_user_per_minute: u64,
+    /// Calls per minute one client IP may make (`GTS_GATEWAY_RATE_LIMIT_IP_PER_MINUTE`,
+    /// default 1200; 0 turns the limit off).
+    pub rate_limit_ip_per_minute: u64,
 }
 
 impl Config {
@@ -71,6 +84,22 @@ impl Config {
             startup_timeout: env.millis_or("GTS_STARTUP_TIMEOUT_MS", Duration::from_secs(30))?,
             max_request_bytes: env.or("GTS_GATEWAY_MAX_REQUEST_BYTES", 2 * 1024 * 1024)?,
             auth: gts_common::auth::VerifierSettings::from_env(env)?,
+            artifact_signer: env
+                .optional::<String>("GTS_ARTIFACT_URL_KEY")?
+                .map(|key| {
+                    gts_common::signed_url::UrlSigner::new(key.as_bytes()).map_err(|error| {
+                        ConfigError::Invalid {
+                            var: "GTS_ARTIFACT_URL_KEY".to_owned(),
+                            value: "***".to_owned(),
+                            reason: error.to_string(),
+                        }
+                    })
+                })
+                .transpose()?,
+            storage: gts_storage::StorageSettings::from_env(env)?,
+            console_dir: env.or("GTS_GATEWAY_CONSOLE_DIR", PathBuf::from("web/dist"))?,
+            rate_limit_user_per_minute: env.or("GTS_GATEWAY_RATE_LIMIT_USER_PER_MINUTE", 600)?,
+            rate_limit_ip_per_minute: env.or("GTS_GATEWAY_RATE_LIMIT_IP_PER_MINUTE", 1200)?,
         })
     }
 }

@@ -2,11 +2,15 @@
 //!
 //! grpc-web (tonic-web) and plain gRPC in, plain gRPC out to the backend that hosts the
 //! called service; CORS for the configured origins; the gateway's own health (following
-//! Redis) and reflection. Internal services are never routed (see [`routing`]).
+//! Redis) and reflection; the web console ([`console`]); per-user and per-IP rate limits
+//! ([`rate_limit`]). Internal services are never routed (see [`routing`]).
 
+pub mod artifacts;
 mod config;
+pub mod console;
 pub mod limits;
 mod proxy;
+pub mod rate_limit;
 pub mod routing;
 
 pub use config::Config;
@@ -78,17 +82,36 @@ pub async fn serve(
         .lenient_on(ANONYMOUS_AUTH_PATHS)
         .refusing_service_credentials()
         .applies_to(|path| matches!(routing::route(path), routing::Route::Forward(_)));
+    let rate_limits = rate_limit::RateLimits::new(
+        redis.clone(),
+        config.rate_limit_user_per_minute,
+        config.rate_limit_ip_per_minute,
+    );
     let grpc_proxy = ServiceBuilder::new()
         .map_request(set_forwarded_for)
         .map_request(limits::record_declared_length)
         .layer(GrpcWebLayer::new())
+        .layer(rate_limits.layer(rate_limit::Subject::Ip))
         .layer(limits::SizeLimitLayer::new(config.max_request_bytes))
         .layer(auth)
+        .layer(rate_limits.layer(rate_limit::Subject::User))
         .service(GrpcProxy::new(backends));
+    // GET/HEAD that no route above took: the web console; everything else: gRPC.
+    let fallback =
+        console::ConsoleOrGrpc::new(console::Console::new(&config.console_dir), grpc_proxy);
+    let store = gts_storage::BlobStore::open(&config.storage)
+        .map_err(|error| StartError::Other(format!("object store: {error}")))?;
+    let downloads = Router::new()
+        .route("/artifacts/{*key}", axum::routing::get(artifacts::download))
+        .with_state(artifacts::Artifacts::new(
+            config.artifact_signer.clone(),
+            store,
+        ));
     let app: Router = Routes::new(health_service)
         .add_service(reflection)
         .into_axum_router()
-        .fallback_service(grpc_proxy)
+        .merge(downloads)
+        .fallback_service(fallback)
         .layer(cors(&config.cors_origins)?)
         .layer(
             tower_http::trace::TraceLayer::new_for_http()

@@ -9,17 +9,29 @@
 //! length (chunked) is read up to the limit before it is forwarded: every RPC of the
 //! contract sends exactly one request message (no client streaming), so this bounds memory
 //! per call without changing any call's behaviour.
+//!
+//! A refused HTTP/1.1 body is read and discarded (up to [`DRAIN_CAP_BYTES`], for at most
+//! [`DRAIN_TIMEOUT`]) before the answer goes out: a server that answers and closes while
+//! the client is still writing makes the client's kernel see a reset, and the client gets
+//! "broken pipe" instead of the status that tells it what to do. Beyond the cap the
+//! connection is given up on, which bounds what a hostile client can make the gateway read.
 
 use std::{
     future::Future,
     pin::Pin,
     task::{Context, Poll},
+    time::Duration,
 };
 
 use http::{Request, Response};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use tonic::{Status, body::Body};
 use tower::{Layer, Service};
+
+/// The most a refused body is read (and discarded) before the refusal is sent.
+pub const DRAIN_CAP_BYTES: u64 = 32 * 1024 * 1024;
+/// The longest a refused body is read before the refusal is sent.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The body length a client declared, recorded before tonic-web removes the header.
 #[derive(Debug, Clone, Copy)]
@@ -87,28 +99,56 @@ where
         let declared = request.extensions().get::<DeclaredLength>().map(|d| d.0);
         if let Some(length) = declared.filter(|&length| length > max_bytes as u64) {
             let status = too_large(&format!("the request is {length} bytes"), max_bytes);
-            return Box::pin(std::future::ready(Ok(status.into_http())));
+            let body = request.into_body();
+            return Box::pin(async move {
+                if length <= DRAIN_CAP_BYTES {
+                    discard(body, DRAIN_CAP_BYTES).await;
+                }
+                Ok(status.into_http())
+            });
         }
         // The ready service goes to this call; a fresh clone waits for the next one.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            match Limited::new(body, max_bytes).collect().await {
-                Ok(collected) => {
-                    let body = Body::new(Full::new(collected.to_bytes()));
-                    inner.call(Request::from_parts(parts, body)).await
+            let (parts, mut body) = request.into_parts();
+            let mut collected = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let data = match frame {
+                    Ok(frame) => frame.into_data().unwrap_or_default(),
+                    Err(error) => {
+                        return Ok(Status::invalid_argument(format!(
+                            "the request body could not be read: {error}"
+                        ))
+                        .into_http());
+                    }
+                };
+                if collected.len() + data.len() > max_bytes {
+                    discard(body, DRAIN_CAP_BYTES).await;
+                    return Ok(too_large("the request", max_bytes).into_http());
                 }
-                Err(error) if error.is::<LengthLimitError>() => {
-                    Ok(too_large("the request", max_bytes).into_http())
-                }
-                Err(error) => Ok(Status::invalid_argument(format!(
-                    "the request body could not be read: {error}"
-                ))
-                .into_http()),
+                collected.extend_from_slice(&data);
             }
+            let body = Body::new(Full::new(bytes::Bytes::from(collected)));
+            inner.call(Request::from_parts(parts, body)).await
         })
     }
+}
+
+/// Reads and drops what is left of `body`, up to `cap` bytes and [`DRAIN_TIMEOUT`].
+async fn discard(mut body: Body, cap: u64) {
+    let drain = async {
+        let mut read = 0u64;
+        while read <= cap {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    read += frame.data_ref().map_or(0, |data| data.len() as u64);
+                }
+                Some(Err(_)) | None => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
 }
 
 fn too_large(what: &str, max_bytes: usize) -> Status {

@@ -88,11 +88,29 @@ async fn forward(mut channel: Channel, mut request: Request<Body>) -> Response<B
     }
     match channel.call(request).await {
         Ok(response) => response.map(Body::new),
+        // The channel enforces the caller's `grpc-timeout` too (it travels on to the
+        // backend, which enforces it as well); whichever fires first, the caller hears
+        // DEADLINE_EXCEEDED, not that the service is down.
+        Err(error) if is_timeout(&error) => {
+            Status::deadline_exceeded("the call's deadline passed before the service answered")
+                .into_http()
+        }
         Err(error) => {
             tracing::warn!(%error, %path, "backend call failed");
             unavailable()
         }
     }
+}
+
+fn is_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 fn unavailable() -> Response<Body> {

@@ -12,6 +12,8 @@ pub mod clients;
 pub mod db;
 pub mod health;
 pub mod pg_cluster;
+pub mod redis_server;
+pub mod shootouts;
 pub mod stack;
 
 pub use stack::{SignedIn, Stack, with_bearer};

@@ -5,7 +5,7 @@ use std::{collections::HashMap, net::SocketAddr, time::Duration};
 use fake_tone3000::{FakeConfig, FakeHandle, FakeTone3000};
 use gts_common::{
     Env,
-    auth::{ServiceCredential, ServiceSecret, SigningKey},
+    auth::{AccessClaims, JwtSigner, ServiceCredential, ServiceSecret, SigningKey, testing},
     infra::StartError,
     shutdown::{Shutdown, ShutdownTrigger},
 };
@@ -144,6 +144,8 @@ pub struct StackSecrets {
     pub service_token: String,
     /// `GTS_TOKEN_ENCRYPTION_KEYS` of auth.
     pub encryption_keys: String,
+    /// `GTS_ARTIFACT_URL_KEY` shared by the worker (signs) and the gateway (verifies).
+    pub artifact_url_key: String,
 }
 
 impl StackSecrets {
@@ -158,6 +160,11 @@ impl StackSecrets {
             ),
             encryption_keys: gts_auth::TokenCipher::generate_config_entry("test-t1")
                 .expect("generate an AES key"),
+            artifact_url_key: format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            ),
         }
     }
 
@@ -197,6 +204,11 @@ impl StackSecrets {
     }
 }
 
+/// The built web console (`web/dist` of the workspace; `npm run build` in `web/` makes it).
+pub fn console_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist")
+}
+
 /// The loopback redirect URI auth is configured with (the fake accepts loopback URIs).
 pub const REDIRECT_URI: &str = "http://127.0.0.1:53682/callback";
 /// Upper bound on one TONE3000 call in the stack (timeout tests add more latency).
@@ -215,6 +227,9 @@ pub struct Stack {
     pub shootout: ServiceHandle,
     pub worker: ServiceHandle,
     pub gateway: ServiceHandle,
+    /// What every backend's environment shares (database, Redis prefix, secrets, storage,
+    /// TONE3000, overrides), plus the service URLs: extra worker processes start with it.
+    pub backend_env: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -235,9 +250,30 @@ impl Stack {
             .prefix("gts-stack-")
             .tempdir()
             .expect("a storage directory");
+        // Bound first: the worker signs artifact URLs with the gateway's address.
+        let gateway_listener = ephemeral_listener().await;
+        let gateway_addr = gateway_listener
+            .local_addr()
+            .expect("the gateway's address");
         let mut base = service_env(db.url(), &redis_prefix);
         base.extend(secrets.verifier_env());
         base.extend([
+            (
+                "GTS_ARTIFACT_URL_KEY".to_owned(),
+                secrets.artifact_url_key.clone(),
+            ),
+            (
+                "GTS_ARTIFACT_URL_BASE".to_owned(),
+                format!("http://{gateway_addr}"),
+            ),
+            (
+                "GTS_WORKER_SCRATCH_DIR".to_owned(),
+                storage.path().join("scratch").display().to_string(),
+            ),
+            (
+                "GTS_TONE3000_CLIENT_ID".to_owned(),
+                tone3000.state().client_id().to_owned(),
+            ),
             (
                 "GTS_STORAGE_DIR".to_owned(),
                 storage.path().join("blobs").display().to_string(),
@@ -295,14 +331,28 @@ impl Stack {
             ("GTS_SHOOTOUT_URL", format!("http://{}", shootout.addr)),
             ("GTS_WORKER_URL", format!("http://{}", worker.addr)),
             ("GTS_CORS_ORIGINS", "http://console.test".to_owned()),
+            (
+                "GTS_GATEWAY_CONSOLE_DIR",
+                console_dir().display().to_string(),
+            ),
         ]))
         .expect("gateway config");
-        let gateway = ServiceHandle::spawn(ephemeral_listener().await, |l, s| {
+        let gateway = ServiceHandle::spawn(gateway_listener, |l, s| {
             gts_gateway::serve(gateway_config, l, s)
         })
         .await;
 
+        let mut backend_env = base.clone();
+        backend_env.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        backend_env.extend([
+            ("GTS_AUTH_URL".to_owned(), format!("http://{}", auth.addr)),
+            (
+                "GTS_SHOOTOUT_URL".to_owned(),
+                format!("http://{}", shootout.addr),
+            ),
+        ]);
         let stack = Self {
+            backend_env,
             db,
             redis_prefix,
             tone3000,
@@ -367,6 +417,30 @@ impl Stack {
     /// Service credentials as `service_name`, for calling internal RPCs directly.
     pub fn service_credential(&self, service_name: &str) -> ServiceCredential {
         self.secrets.service_credential(service_name)
+    }
+
+    /// A valid access JWT of a new GTS user (no TONE3000 sign-in behind it), for tests
+    /// that need a second user: the fake TONE3000 signs in only its one test user.
+    pub fn token_for_new_user(&self) -> String {
+        let now = testing::unix_now();
+        JwtSigner::new(self.secrets.signing_key.clone())
+            .sign(&AccessClaims {
+                sub: uuid::Uuid::new_v4().to_string(),
+                sid: uuid::Uuid::new_v4().to_string(),
+                iat: now,
+                nbf: now,
+                exp: now + 600,
+                iss: "gts-auth".to_owned(),
+                aud: "gts".to_owned(),
+            })
+            .expect("sign an access token")
+    }
+
+    /// A pool on the stack's database, for assertions on stored state.
+    pub async fn db_pool(&self) -> sqlx::PgPool {
+        sqlx::PgPool::connect(self.db.url())
+            .await
+            .expect("connect to the stack's database")
     }
 
     /// The gateway's origin for grpc-web clients.

@@ -5,103 +5,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-use gts_e2e::{Stack, clients, stack::with_bearer};
+use gts_e2e::{
+    Stack, clients,
+    shootouts::{cabinet, fixture, library, nam, plucked_wav, upload},
+    stack::with_bearer,
+};
 use gts_proto::v1::{
-    Asset, AssetKind, BeginUploadRequest, Block, CabinetIrBlock, CreateShootoutRequest,
-    DeleteShootoutRequest, DiTrackRef, FinishUploadRequest, GetShootoutRequest,
-    ListShootoutsRequest, ModelSource, NamModelBlock, PutChunkRequest, Shootout, SignalChain,
-    Tone3000ModelRef, UpdateShootoutRequest, block::Kind, model_source::Source,
-    shootout_service_client::ShootoutServiceClient, upload_service_client::UploadServiceClient,
+    AssetKind, CreateShootoutRequest, DeleteShootoutRequest, DiTrackRef, GetShootoutRequest,
+    ListShootoutsRequest, Shootout, SignalChain, UpdateShootoutRequest, model_source::Source,
+    shootout_service_client::ShootoutServiceClient,
 };
 use tonic::Code;
-
-/// A 16-bit mono WAV of decaying plucks (written by hand: the harness has no WAV crate).
-fn plucked_wav(seconds: f64, rate: u32) -> Vec<u8> {
-    let frames = (seconds * f64::from(rate)) as u32;
-    let mut pcm = Vec::with_capacity(frames as usize * 2);
-    for i in 0..frames {
-        let t = f64::from(i % (rate / 2)) / f64::from(rate);
-        let note = [110.0, 146.83, 196.0][(i / (rate / 2)) as usize % 3];
-        let value = (2.0 * std::f64::consts::PI * note * t).sin() * (-6.0 * t).exp() * 0.6;
-        pcm.extend_from_slice(&((value * 32767.0) as i16).to_le_bytes());
-    }
-    let mut wav = Vec::with_capacity(44 + pcm.len());
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
-    wav.extend_from_slice(&rate.to_le_bytes());
-    wav.extend_from_slice(&(rate * 2).to_le_bytes());
-    wav.extend_from_slice(&2u16.to_le_bytes());
-    wav.extend_from_slice(&16u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
-    wav.extend_from_slice(&pcm);
-    wav
-}
-
-async fn upload(stack: &Stack, token: &str, kind: AssetKind, name: &str, bytes: &[u8]) -> Asset {
-    let mut client = UploadServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin());
-    let upload = client
-        .begin_upload(with_bearer(
-            BeginUploadRequest {
-                kind: kind as i32,
-                filename: name.into(),
-                size_bytes: bytes.len() as u64,
-                sha256: gts_shootout::sha256_hex(bytes),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
-    let chunk = upload.max_chunk_bytes as usize;
-    for (i, data) in bytes.chunks(chunk).enumerate() {
-        client
-            .put_chunk(with_bearer(
-                PutChunkRequest {
-                    upload_id: upload.upload_id.clone(),
-                    offset: (i * chunk) as u64,
-                    data: data.to_vec(),
-                },
-                token,
-            ))
-            .await
-            .unwrap();
-    }
-    client
-        .finish_upload(with_bearer(
-            FinishUploadRequest {
-                upload_id: upload.upload_id,
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .asset
-        .unwrap()
-}
-
-fn nam(source: Source) -> Block {
-    Block {
-        id: String::new(),
-        kind: Some(Kind::NamModel(NamModelBlock {
-            source: Some(ModelSource {
-                source: Some(source),
-            }),
-            input_gain_db: 0.0,
-        })),
-    }
-}
-
-fn library(tone_id: u64, model_id: u64) -> Source {
-    Source::Tone3000Model(Tone3000ModelRef { tone_id, model_id })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shootout_round_trips_through_the_gateway() {
@@ -137,15 +51,9 @@ async fn a_shootout_round_trips_through_the_gateway() {
         &plucked_wav(3.0, 44_100),
     )
     .await;
-    let model_bytes = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/nam/wavenet.nam"),
-    )
-    .unwrap();
+    let model_bytes = fixture("nam/wavenet.nam");
     let model = upload(&stack, token, AssetKind::NamModel, "tiny.nam", &model_bytes).await;
-    let ir_bytes = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/irs/4x12-classic.wav"),
-    )
-    .unwrap();
+    let ir_bytes = fixture("irs/4x12-classic.wav");
     let ir = upload(
         &stack,
         token,
@@ -155,15 +63,7 @@ async fn a_shootout_round_trips_through_the_gateway() {
     )
     .await;
 
-    let cab = Block {
-        id: String::new(),
-        kind: Some(Kind::CabinetIr(CabinetIrBlock {
-            source: Some(ModelSource {
-                source: Some(Source::AssetId(ir.id.clone())),
-            }),
-            mix: None,
-        })),
-    };
+    let cab = cabinet(Source::AssetId(ir.id.clone()));
     let chain = |name: &str, model: Source| SignalChain {
         id: String::new(),
         display_name: name.into(),

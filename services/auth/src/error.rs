@@ -7,9 +7,11 @@
 
 use std::time::Duration;
 
-use gts_common::db_error::{database_status, redis_status};
-use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use gts_common::{
+    db_error::{database_status, redis_status},
+    rate_limit::resource_exhausted,
+};
+use tonic::Status;
 
 use crate::{crypto::CipherError, upstream::UpstreamError};
 
@@ -79,11 +81,9 @@ impl From<AuthError> for Status {
                 Status::unavailable(error.to_string())
             }
             error @ AuthError::NeedsReauth => Status::failed_precondition(error.to_string()),
-            ref error @ AuthError::RateLimited { retry_after, .. } => Status::with_error_details(
-                Code::ResourceExhausted,
-                error.to_string(),
-                ErrorDetails::with_retry_info(Some(retry_after)),
-            ),
+            ref error @ AuthError::RateLimited { retry_after, .. } => {
+                resource_exhausted(error.to_string(), retry_after)
+            }
             AuthError::Internal(message) => {
                 tracing::error!(%message, "internal error");
                 Status::internal("internal error")

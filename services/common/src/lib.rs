@@ -12,11 +12,14 @@ pub mod health;
 pub mod identity;
 pub mod infra;
 pub mod ops;
+pub mod rate_limit;
 pub mod redis_conn;
 pub mod server;
 pub mod settings;
 pub mod shutdown;
+pub mod signed_url;
 pub mod telemetry;
+pub mod tone3000_token;
 pub mod trace_context;
 
 pub use config::{ConfigError, Env};

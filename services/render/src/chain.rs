@@ -255,7 +255,18 @@ fn apply_block(
                 apply_reverb(&mut signal, rate, params);
             }
         }
-        (Block::NoiseGate { threshold_db }, _) => apply_gate(&mut signal, rate, *threshold_db),
+        (
+            Block::NoiseGate {
+                threshold_db,
+                release_ms,
+            },
+            _,
+        ) => apply_gate(
+            &mut signal,
+            rate,
+            *threshold_db,
+            release_ms.unwrap_or(crate::dsp::gate::DEFAULT_RELEASE_MS),
+        ),
         // A model or IR block whose resource failed to prepare never reaches here
         // (loading fails first); pass the audio through unchanged.
         (Block::Nam { .. } | Block::Cabinet { .. }, _) => {}

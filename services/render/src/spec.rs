@@ -154,6 +154,9 @@ pub enum Block {
     NoiseGate {
         /// Threshold, dBFS.
         threshold_db: f64,
+        /// Envelope release, ms (1..=1000; 100 if absent).
+        #[serde(default)]
+        release_ms: Option<f64>,
     },
 }
 
@@ -209,7 +212,7 @@ impl Block {
             Self::Reverb { preset, .. } => {
                 format!("Reverb {:?}", preset.unwrap_or(ReverbPreset::Room))
             }
-            Self::NoiseGate { threshold_db } => format!("Noise gate {threshold_db:.0} dB"),
+            Self::NoiseGate { threshold_db, .. } => format!("Noise gate {threshold_db:.0} dB"),
         }
     }
 
@@ -481,8 +484,12 @@ impl ShootoutSpec {
                         check_optional(&field("mix"), *mix, 0.0, 1.0)?;
                         check_optional(&field("pre_delay_ms"), *pre_delay_ms, 0.0, 200.0)?;
                     }
-                    Block::NoiseGate { threshold_db } => {
-                        check_range(&field("threshold_db"), *threshold_db, -100.0, 0.0)?
+                    Block::NoiseGate {
+                        threshold_db,
+                        release_ms,
+                    } => {
+                        check_range(&field("threshold_db"), *threshold_db, -100.0, 0.0)?;
+                        check_optional(&field("release_ms"), *release_ms, 1.0, 1000.0)?;
                     }
                 }
             }

@@ -2,8 +2,9 @@
 //!
 //! Prints queue throughput with a no-op render (jobs/s, two runners), event latency from
 //! the worker appending an event to a watcher receiving it (p50/p99, with many watchers on
-//! one replica), and the resident memory of this process while it holds many watch streams
-//! (server and in-process clients together, so an upper bound for the server).
+//! one replica), and the resident memory of the server while it holds many watch streams
+//! (the clients run in a child process, this same binary with `--watch-clients`, so the
+//! figure is the server's alone).
 //! Needs the local PostgreSQL and Redis (same settings as the tests).
 
 #![allow(clippy::unwrap_used)]
@@ -111,8 +112,48 @@ fn with_user(
     request
 }
 
+/// Child-process mode: holds `count` watch streams of `job` on the server at `addr` (100
+/// per connection), prints `ready` once each has its snapshot, and exits when stdin closes.
+async fn hold_watchers(addr: &str, job: &str, count: usize) {
+    use tokio::io::AsyncReadExt;
+    let mut streams = Vec::with_capacity(count);
+    let mut channel = None;
+    for index in 0..count {
+        if index % STREAMS_PER_CHANNEL == 0 {
+            channel = Some(
+                tonic::transport::Channel::from_shared(format!("http://{addr}"))
+                    .unwrap()
+                    .connect()
+                    .await
+                    .unwrap(),
+            );
+        }
+        let mut stream = JobServiceClient::new(channel.clone().unwrap())
+            .watch_job(WatchJobRequest {
+                job_id: job.to_owned(),
+                after_event_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        stream.message().await.unwrap();
+        streams.push(stream);
+    }
+    println!("ready");
+    let mut rest = Vec::new();
+    let _ = tokio::io::stdin().read_to_end(&mut rest).await;
+    drop(streams);
+}
+
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, mode, addr, job, count] = args.as_slice()
+        && mode == "--watch-clients"
+    {
+        hold_watchers(addr, job, count.parse().unwrap()).await;
+        return;
+    }
     let admin = std::env::var("GTS_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://gts:gts@127.0.0.1:5432/gts".to_owned());
     let redis =
@@ -286,29 +327,35 @@ async fn main() {
     trigger.trigger();
     runner.await.unwrap();
 
-    // 3. Memory: many idle watchers of one queued job.
+    // 3. Memory: many idle watchers of one queued job, held by a child process.
+    drop(channels);
     let idle_job = job_of(db.clone()).await;
     let before = rss_mib();
-    let mut streams = Vec::with_capacity(MEMORY_WATCHERS);
-    for index in 0..MEMORY_WATCHERS {
-        let mut stream = JobServiceClient::new(channels[index / STREAMS_PER_CHANNEL].clone())
-            .watch_job(WatchJobRequest {
-                job_id: idle_job.to_string(),
-                after_event_id: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        stream.message().await.unwrap();
-        streams.push(stream);
-    }
+    let mut clients = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--watch-clients",
+            &addr.to_string(),
+            &idle_job.to_string(),
+            &MEMORY_WATCHERS.to_string(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(
+        clients.stdout.take().unwrap(),
+    ));
+    assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("ready"));
     let after = rss_mib();
     println!(
-        "{MEMORY_WATCHERS} concurrent watchers: process RSS {after:.0} MiB ({:.0} MiB more than before them; server and clients together), {} Redis reader(s)",
+        "{MEMORY_WATCHERS} concurrent watchers (clients in another process): server RSS {after:.0} MiB, {:.0} MiB more than before them ({:.1} KiB per watcher), {} Redis reader(s)",
         after - before,
+        (after - before) * 1024.0 / MEMORY_WATCHERS as f64,
         worker.hub().active_readers()
     );
-    drop(streams);
+    drop(clients.stdin.take());
+    clients.wait().await.unwrap();
     infra.db.close().await;
     let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"

@@ -4,10 +4,11 @@
 //! Contract: a job's artifacts live under `jobs/<job id>/<filename>`. The key depends only
 //! on the job and the file name, so a re-run (retry, or another worker after a lost lease)
 //! overwrites the same keys and nothing is duplicated. Cancelling a running job removes
-//! everything under its prefix. The object-store integration implements [`ArtifactStore`];
-//! [`FsArtifactStore`] is the local stand-in (writes are atomic renames).
+//! everything under its prefix. Production stores in the object store
+//! ([`gts_storage::BlobStore`]); tests may use [`crate::testing::MemoryArtifactStore`]; both
+//! pass the same conformance test.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use gts_proto::v1::ArtifactKind;
 use sha2::{Digest, Sha256};
@@ -23,6 +24,8 @@ pub struct StoreError(pub String);
 pub trait ArtifactStore: Send + Sync + 'static {
     /// Stores (or overwrites) `key`.
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// Stores (or overwrites) `key` with the content of a local file, in bounded memory.
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError>;
     /// Removes every key starting with `prefix` (a `.../` directory-like prefix).
     async fn remove_prefix(&self, prefix: &str) -> Result<(), StoreError>;
     /// The keys starting with `prefix`, sorted (for checks and clean-up).
@@ -95,9 +98,53 @@ impl JobArtifacts {
         })
     }
 
+    /// Stores one local file (hashed while streamed) and describes it.
+    pub async fn put_file(
+        &self,
+        kind: ArtifactKind,
+        chain_index: Option<u32>,
+        filename: &str,
+        content_type: &str,
+        path: &Path,
+    ) -> Result<StoredArtifact, ArtifactError> {
+        if !is_plain_filename(filename) {
+            return Err(ArtifactError::BadFilename(filename.to_owned()));
+        }
+        let object_key = format!("{}{filename}", job_prefix(self.job_id));
+        let (sha256, size_bytes) = hash_file(path)
+            .await
+            .map_err(|error| StoreError(format!("cannot read {filename}: {error}")))?;
+        self.store.put_file(&object_key, path).await?;
+        Ok(StoredArtifact {
+            kind,
+            chain_index,
+            filename: filename.to_owned(),
+            object_key,
+            content_type: content_type.to_owned(),
+            size_bytes,
+            sha256,
+        })
+    }
+
     /// Removes every artifact of the job (after a cancellation).
     pub async fn remove_all(&self) -> Result<(), StoreError> {
         self.store.remove_prefix(&job_prefix(self.job_id)).await
+    }
+}
+
+async fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let read = file.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok((hex::encode(hasher.finalize()), size));
+        }
+        size += read as u64;
+        hasher.update(buffer.get(..read).unwrap_or_default());
     }
 }
 
@@ -111,83 +158,32 @@ fn is_plain_filename(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
-/// Artifacts in a local directory (`GTS_WORKER_ARTIFACT_DIR`).
-pub struct FsArtifactStore {
-    root: PathBuf,
-}
-
-impl FsArtifactStore {
-    /// A store rooted at `root` (created on first write).
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
-    }
-
-    fn path_of(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let mut path = self.root.clone();
-        for segment in key.split('/').filter(|segment| !segment.is_empty()) {
-            if segment == "." || segment == ".." || segment.contains('\\') {
-                return Err(StoreError(format!("invalid key {key:?}")));
-            }
-            path.push(segment);
-        }
-        Ok(path)
-    }
-}
-
-fn io_error(action: &str, path: &Path, error: std::io::Error) -> StoreError {
-    StoreError(format!("cannot {action} {}: {error}", path.display()))
-}
-
+/// The object store (`gts-storage`: a local directory or S3, by configuration).
 #[tonic::async_trait]
-impl ArtifactStore for FsArtifactStore {
+impl ArtifactStore for gts_storage::BlobStore {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        let path = self.path_of(key)?;
-        let parent = path
-            .parent()
-            .ok_or_else(|| StoreError(format!("invalid key {key:?}")))?
-            .to_path_buf();
-        tokio::fs::create_dir_all(&parent)
+        self.put_bytes(key, bytes.into()).await.map_err(store_error)
+    }
+
+    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+        gts_storage::BlobStore::put_file(self, key, path)
             .await
-            .map_err(|e| io_error("create", &parent, e))?;
-        let temporary = parent.join(format!(".{}.partial", Uuid::new_v4().simple()));
-        tokio::fs::write(&temporary, bytes)
-            .await
-            .map_err(|e| io_error("write", &temporary, e))?;
-        tokio::fs::rename(&temporary, &path)
-            .await
-            .map_err(|e| io_error("rename", &path, e))
+            .map_err(store_error)
     }
 
     async fn remove_prefix(&self, prefix: &str) -> Result<(), StoreError> {
-        let path = self.path_of(prefix)?;
-        match tokio::fs::remove_dir_all(&path).await {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(error) => Err(io_error("remove", &path, error)),
-        }
+        self.delete_prefix(prefix).await.map_err(store_error)
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let path = self.path_of(prefix)?;
-        let mut keys = Vec::new();
-        let mut entries = match tokio::fs::read_dir(&path).await {
-            Ok(entries) => entries,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(keys),
-            Err(error) => return Err(io_error("list", &path, error)),
-        };
-        while let Some(entry) = entries
-            .next_entry()
+        gts_storage::BlobStore::list(self, prefix)
             .await
-            .map_err(|e| io_error("list", &path, e))?
-        {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') {
-                keys.push(format!("{}/{name}", prefix.trim_end_matches('/')));
-            }
-        }
-        keys.sort();
-        Ok(keys)
+            .map_err(store_error)
     }
+}
+
+fn store_error(error: gts_storage::StorageError) -> StoreError {
+    StoreError(error.to_string())
 }
 
 #[cfg(test)]
@@ -196,12 +192,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::testing::MemoryArtifactStore;
 
-    #[tokio::test]
-    async fn files_overwrite_and_are_removed_by_prefix() {
-        let dir = std::env::temp_dir().join(format!("gts-artifacts-{}", Uuid::new_v4().simple()));
-        let store: Arc<dyn ArtifactStore> = Arc::new(FsArtifactStore::new(&dir));
+    /// The contract every [`ArtifactStore`] keeps.
+    async fn overwrites_lists_and_removes_by_job(store: Arc<dyn ArtifactStore>) {
         let job = Uuid::new_v4();
+        let other = Uuid::new_v4();
         let writer = JobArtifacts::new(store.clone(), job);
         writer
             .put(
@@ -225,18 +221,50 @@ mod tests {
             .unwrap();
         assert_eq!(second.size_bytes, 4);
         assert_eq!(second.object_key, format!("jobs/{job}/ab.flac"));
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), b"plot").unwrap();
+        let plot = writer
+            .put_file(
+                ArtifactKind::SpectrumPlot,
+                None,
+                "spectrum.png",
+                "image/png",
+                file.path(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(plot.size_bytes, 4);
+        assert_eq!(plot.sha256, hex::encode(Sha256::digest(b"plot")));
+        JobArtifacts::new(store.clone(), other)
+            .put(ArtifactKind::AbFlac, None, "ab.flac", "audio/flac", vec![1])
+            .await
+            .unwrap();
         assert_eq!(
             store.list(&job_prefix(job)).await.unwrap(),
-            vec![second.object_key.clone()]
+            vec![second.object_key.clone(), plot.object_key.clone()]
         );
-        assert!(
-            writer
-                .put(ArtifactKind::AbFlac, None, "../x", "audio/flac", vec![])
-                .await
-                .is_err()
-        );
+        for hostile in ["../x", "a/b", "", ".."] {
+            assert!(
+                writer
+                    .put(ArtifactKind::AbFlac, None, hostile, "audio/flac", vec![])
+                    .await
+                    .is_err(),
+                "{hostile:?}"
+            );
+        }
         writer.remove_all().await.unwrap();
         assert!(store.list(&job_prefix(job)).await.unwrap().is_empty());
-        let _ = std::fs::remove_dir_all(dir);
+        assert_eq!(store.list(&job_prefix(other)).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_object_store_and_the_memory_double_keep_the_same_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = gts_storage::BlobStore::open(&gts_storage::StorageSettings::Local {
+            root: dir.path().to_path_buf(),
+        })
+        .unwrap();
+        overwrites_lists_and_removes_by_job(Arc::new(blobs)).await;
+        overwrites_lists_and_removes_by_job(Arc::new(MemoryArtifactStore::default())).await;
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gts_common::{ConfigError, Env, settings::ServiceSettings};
 
-use crate::signing::UrlSigner;
+use gts_common::signed_url::UrlSigner;
 
 /// Everything `gts-worker` reads from the environment.
 #[derive(Debug, Clone)]
@@ -27,11 +27,70 @@ pub struct Config {
     /// The shootout service, source of render specs (`GTS_SHOOTOUT_URL`, called with the
     /// service credential from `auth`).
     pub shootout_url: String,
+    /// Rendering: inputs, scratch space, the model cache.
+    pub render: RenderSettings,
+    /// The object store holding uploads, cached models and artifacts (`GTS_STORAGE_*`).
+    pub storage: gts_storage::StorageSettings,
+}
+
+/// How this process renders.
+#[derive(Debug, Clone)]
+pub struct RenderSettings {
+    /// Where attempts unpack inputs and the engine writes (`GTS_WORKER_SCRATCH_DIR`,
+    /// default `<temp>/gts/worker-scratch`).
+    pub scratch_dir: std::path::PathBuf,
+    /// Chains one job renders at once (`GTS_WORKER_RENDER_THREADS`, default: cores divided
+    /// by the job concurrency, at least 1).
+    pub threads: usize,
+    /// Size cap of the TONE3000 model cache (`GTS_WORKER_MODEL_CACHE_MAX_BYTES`, 2 GiB).
+    pub model_cache_max_bytes: u64,
+    /// Largest TONE3000 file downloaded (`GTS_WORKER_MAX_DOWNLOAD_BYTES`, 64 MiB).
+    pub max_download_bytes: u64,
+    /// TONE3000 API base (`GTS_TONE3000_URL`, default `https://www.tone3000.com/api/v1`);
+    /// downloads are only made from its origin.
+    pub tone3000_url: url::Url,
+    /// OAuth client id the TONE3000 client is built with (`GTS_TONE3000_CLIENT_ID`).
+    pub tone3000_client_id: String,
+}
+
+impl RenderSettings {
+    /// Reads the render variables; `concurrency` is the job concurrency already read.
+    pub fn from_env(env: &Env, concurrency: usize) -> Result<Self, ConfigError> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(Self {
+            scratch_dir: env
+                .or(
+                    "GTS_WORKER_SCRATCH_DIR",
+                    gts_storage::default_dir("worker-scratch")
+                        .to_string_lossy()
+                        .into_owned(),
+                )?
+                .into(),
+            threads: positive(
+                "GTS_WORKER_RENDER_THREADS",
+                env.or("GTS_WORKER_RENDER_THREADS", (cores / concurrency).max(1))?,
+            )?,
+            model_cache_max_bytes: env.or("GTS_WORKER_MODEL_CACHE_MAX_BYTES", 2u64 << 30)?,
+            max_download_bytes: positive(
+                "GTS_WORKER_MAX_DOWNLOAD_BYTES",
+                env.or("GTS_WORKER_MAX_DOWNLOAD_BYTES", 64u64 << 20)?,
+            )?,
+            tone3000_url: env.url_or(
+                "GTS_TONE3000_URL",
+                &["http", "https"],
+                "https://www.tone3000.com/api/v1",
+            )?,
+            tone3000_client_id: env.or("GTS_TONE3000_CLIENT_ID", "t3k_pub_gts_fake".to_owned())?,
+        })
+    }
 }
 
 /// How jobs are claimed, leased and retried.
 #[derive(Debug, Clone)]
 pub struct QueueSettings {
+    /// Whether this process claims and renders jobs (`GTS_WORKER_RUN_JOBS`, default true);
+    /// false makes an API-only replica (jobs, watch streams, artifact URLs).
+    pub run_jobs: bool,
     /// Jobs rendered at once by one process (`GTS_WORKER_CONCURRENCY`, default: cores).
     pub concurrency: usize,
     /// Running jobs one user may have at once, over all workers
@@ -80,8 +139,6 @@ pub struct ArtifactSettings {
     pub url_base: url::Url,
     /// Lifetime of a signed URL (`GTS_ARTIFACT_URL_TTL_SECS`, default 900).
     pub url_ttl: Duration,
-    /// Root of the local artifact store (`GTS_WORKER_ARTIFACT_DIR`, default `data/artifacts`).
-    pub store_dir: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for ArtifactSettings {
@@ -90,7 +147,6 @@ impl std::fmt::Debug for ArtifactSettings {
             .field("signer", &self.signer.as_ref().map(|_| "***"))
             .field("url_base", &self.url_base.as_str())
             .field("url_ttl", &self.url_ttl)
-            .field("store_dir", &self.store_dir)
             .finish()
     }
 }
@@ -98,10 +154,13 @@ impl std::fmt::Debug for ArtifactSettings {
 impl Config {
     /// Reads the configuration; errors name the variable.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let queue = QueueSettings::from_env(env)?;
         Ok(Self {
             service: ServiceSettings::from_env(env, "GTS_WORKER_LISTEN", "127.0.0.1:50053")?,
             auth: gts_common::auth::VerifierSettings::from_env(env)?,
-            queue: QueueSettings::from_env(env)?,
+            render: RenderSettings::from_env(env, queue.concurrency)?,
+            storage: gts_storage::StorageSettings::from_env(env)?,
+            queue,
             events: EventSettings::from_env(env)?,
             artifacts: ArtifactSettings::from_env(env)?,
             shootout_url: env
@@ -148,6 +207,7 @@ impl QueueSettings {
             env.millis_or("GTS_WORKER_LEASE_MS", Duration::from_secs(30))?,
         )?;
         Ok(Self {
+            run_jobs: env.or("GTS_WORKER_RUN_JOBS", true)?,
             concurrency: positive(
                 "GTS_WORKER_CONCURRENCY",
                 env.or("GTS_WORKER_CONCURRENCY", cores)?,
@@ -208,7 +268,7 @@ impl EventSettings {
 }
 
 impl ArtifactSettings {
-    /// Reads the artifact URL and store variables.
+    /// Reads the artifact URL variables.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let signer = env
             .optional::<String>("GTS_ARTIFACT_URL_KEY")?
@@ -231,7 +291,6 @@ impl ArtifactSettings {
                 "GTS_ARTIFACT_URL_TTL_SECS",
                 env.or("GTS_ARTIFACT_URL_TTL_SECS", 900u64)?,
             )?),
-            store_dir: env.or("GTS_WORKER_ARTIFACT_DIR", "data/artifacts".into())?,
         })
     }
 }

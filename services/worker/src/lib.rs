@@ -4,10 +4,11 @@
 //! Hosts the public `JobService` and the shared `OpsInternal`, and runs the [`runner`]
 //! that claims and renders jobs. Design notes: `docs/worker.md`.
 //!
-//! Seams left for integration ([`Seams`]): where render specs come from
-//! ([`spec_source::RenderSpecSource`], real: `ShootoutInternal.GetRenderSpec`), how a job
-//! is rendered ([`render::Renderer`], the render engine), and where artifacts are stored
-//! ([`artifacts::ArtifactStore`], the object store). [`testing`] has doubles of all three.
+//! Seams ([`Seams`]): where render specs come from ([`spec_source::RenderSpecSource`], real:
+//! `ShootoutInternal.GetRenderSpec`), how a job is rendered ([`render::Renderer`], real:
+//! [`engine::EngineRenderer`] over gts-render), and where artifacts are stored
+//! ([`artifacts::ArtifactStore`], real: the gts-storage object store). [`testing`] has
+//! doubles of all three.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -15,17 +16,17 @@ mod api;
 pub mod artifacts;
 mod config;
 mod convert;
+pub mod engine;
 mod error;
 pub mod events;
 pub mod queue;
 pub mod render;
 pub mod runner;
-pub mod signing;
 pub mod spec_source;
 pub mod testing;
 
 pub use api::JobApi;
-pub use config::{ArtifactSettings, Config, EventSettings, QueueSettings};
+pub use config::{ArtifactSettings, Config, EventSettings, QueueSettings, RenderSettings};
 pub use error::WorkerError;
 
 use std::sync::Arc;
@@ -36,7 +37,12 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 use crate::{
-    artifacts::{ArtifactStore, FsArtifactStore},
+    artifacts::ArtifactStore,
+    engine::{
+        EngineRenderer,
+        inputs::{InputFetcher, Tone3000Settings},
+        model_cache::ModelCache,
+    },
     events::{EventHub, EventLog, watch::Watcher},
     render::Renderer,
     runner::{Runner, RunnerDeps},
@@ -60,16 +66,39 @@ pub struct Seams {
 }
 
 impl Seams {
-    /// The production seams: specs from the shootout service, artifacts in the local
-    /// store. No renderer until the render engine is integrated.
-    pub fn production(config: &Config) -> Result<Self, StartError> {
+    /// The production seams: specs from the shootout service, the render engine with
+    /// inputs from the object store and TONE3000, artifacts in the object store.
+    pub fn production(config: &Config, infra: &Infra) -> Result<Self, StartError> {
         let credential = config.auth.service_credential("gts-worker");
-        let specs = GrpcRenderSpecSource::new(&config.shootout_url, credential)
+        let specs = GrpcRenderSpecSource::new(&config.shootout_url, credential.clone())
             .map_err(StartError::Other)?;
+        let blobs = gts_storage::BlobStore::open(&config.storage)
+            .map_err(|error| StartError::Other(format!("object store: {error}")))?;
+        let tokens = gts_common::tone3000_token::AuthServiceTokenSource::new(
+            &config.auth.auth_url,
+            credential,
+        )
+        .map_err(StartError::Other)?;
+        let render = &config.render;
+        let inputs = InputFetcher {
+            blobs: blobs.clone(),
+            cache: ModelCache::new(
+                infra.db.clone(),
+                blobs.clone(),
+                render.model_cache_max_bytes,
+            ),
+            tokens: Arc::new(tokens),
+            tone3000: Tone3000Settings {
+                base_url: render.tone3000_url.clone(),
+                client_id: render.tone3000_client_id.clone(),
+                max_download_bytes: render.max_download_bytes,
+            },
+        };
+        let renderer = EngineRenderer::new(inputs, render.scratch_dir.clone(), render.threads);
         Ok(Self {
             specs: Arc::new(specs),
-            renderer: None,
-            artifacts: Arc::new(FsArtifactStore::new(config.artifacts.store_dir.clone())),
+            renderer: Some(Arc::new(renderer)),
+            artifacts: Arc::new(blobs),
         })
     }
 }
@@ -150,8 +179,12 @@ impl Worker {
         })
     }
 
-    /// A new runner with the configured renderer, if there is one.
+    /// A new runner with the configured renderer, if there is one and this process runs
+    /// jobs (`GTS_WORKER_RUN_JOBS`).
     pub fn runner(&self) -> Option<Runner> {
+        if !self.config.queue.run_jobs {
+            return None;
+        }
         self.seams
             .renderer
             .as_ref()
@@ -176,8 +209,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let seams = Seams::production(&config)?;
-    serve_with(config, seams, listener, shutdown).await
+    let infra = connect(&config).await?;
+    let seams = Seams::production(&config, &infra)?;
+    serve_connected(config, infra, seams, listener, shutdown).await
 }
 
 /// Serves with explicit seams, running the runner (if there is a renderer) alongside.
@@ -188,6 +222,16 @@ pub async fn serve_with(
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
     let infra = connect(&config).await?;
+    serve_connected(config, infra, seams, listener, shutdown).await
+}
+
+async fn serve_connected(
+    config: Config,
+    infra: Infra,
+    seams: Seams,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> Result<(), StartError> {
     let options = infra.server_options(&config.service, "gts-worker", SERVICE_NAMES);
     // Verifies access JWTs and service credentials before any handler (defence in depth).
     let auth = config
@@ -200,7 +244,7 @@ pub async fn serve_with(
         .runner()
         .map(|runner| tokio::spawn(runner.run(shutdown.clone())));
     if runner.is_none() {
-        tracing::warn!("no renderer configured: this process serves the API but renders nothing");
+        tracing::warn!("this process serves the API but renders nothing (GTS_WORKER_RUN_JOBS)");
     }
     let auth = gts_common::auth::AuthLayer::new(auth);
     let served = server::serve_with_auth(worker.routes(), listener, options, auth, shutdown).await;

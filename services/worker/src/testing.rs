@@ -87,6 +87,13 @@ impl ArtifactStore for MemoryArtifactStore {
         Ok(())
     }
 
+    async fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), StoreError> {
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|error| StoreError(error.to_string()))?;
+        self.put(key, bytes).await
+    }
+
     async fn remove_prefix(&self, prefix: &str) -> Result<(), StoreError> {
         lock(&self.objects).retain(|key, _| !key.starts_with(prefix));
         self.removals.send_modify(|count| *count += 1);

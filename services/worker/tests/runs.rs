@@ -9,13 +9,13 @@ mod common;
 use std::{sync::Arc, time::Duration};
 
 use common::{Harness, SOON, URL_KEY, as_user, collect_until_end, next_event, transition};
+use gts_common::signed_url::{SignatureError, UrlSigner};
 use gts_proto::v1::{
     CancelJobRequest, GetArtifactUrlRequest, GetJobRequest, JobEvent, JobStatus,
     ListArtifactsRequest, job_event,
 };
 use gts_worker::{
     queue,
-    signing::{SignatureError, UrlSigner},
     testing::{RenderEvent, ScriptedRenderer, Step},
 };
 use tokio::sync::broadcast;

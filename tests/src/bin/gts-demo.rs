@@ -1,19 +1,31 @@
 //! `gts-demo`: shows a running local stack doing its job, as `deploy/local/run.sh` starts
 //! it: every service's health, the internal drain-check RPC, a TONE3000 sign-in (against
 //! the fake) through the gateway over grpc-web, the signed-in user's calls routed to each
-//! backend, and the gateway refusing an internal service. Rendering through the worker
-//! joins it when the worker's render step lands; `run.sh` renders offline meanwhile.
+//! backend, the gateway refusing an internal service, then the main job: a 4-chain shootout
+//! of TONE3000 library models and an uploaded cabinet IR on a synthesised DI, submitted,
+//! watched live to the end, and its artifacts downloaded through their signed URLs into
+//! `GTS_DEMO_OUT` (default `.local/demo-render`).
 //!
 //! Addresses come from the same variables the services read (`GTS_AUTH_LISTEN`, ...).
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
-use gts_e2e::{clients, health::wait_for_status, stack::follow_authorize, with_bearer};
+use futures::StreamExt;
+use gts_e2e::{
+    clients::{self, GrpcWebChannel},
+    health::wait_for_status,
+    shootouts::{cabinet, chain, library, nam, plucked_wav},
+    stack::follow_authorize,
+    with_bearer,
+};
 use gts_proto::v1::{
-    CompleteLoginRequest, GetMeRequest, ListJobsRequest, ListShootoutsRequest, PingRequest,
-    SearchTonesRequest, StartLoginRequest, auth_service_client::AuthServiceClient,
+    AssetKind, CompleteLoginRequest, CreateShootoutRequest, DiTrackRef, GetArtifactUrlRequest,
+    GetMeRequest, JobStatus, ListArtifactsRequest, ListJobsRequest, ListShootoutsRequest,
+    OutputOptions, PingRequest, RenderStage, SearchTonesRequest, Shootout, StartLoginRequest,
+    SubmitJobRequest, WatchJobRequest, auth_service_client::AuthServiceClient, job_event::Event,
     job_service_client::JobServiceClient, library_service_client::LibraryServiceClient,
     ops_internal_client::OpsInternalClient, shootout_service_client::ShootoutServiceClient,
+    upload_service_client::UploadServiceClient,
 };
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -167,11 +179,297 @@ async fn demo() -> Result<(), String> {
     println!(
         "   OpsInternal/Ping (internal) -> {}",
         outcome(
-            OpsInternalClient::with_origin(web(), gateway)
+            OpsInternalClient::with_origin(web(), gateway.clone())
                 .ping(with_bearer(PingRequest::default(), &token))
                 .await
         )
     );
+    render_shootout(&gateway, &token).await
+}
+
+/// Uploads `bytes` through the gateway in the service's chunk size; answers the asset id.
+async fn upload(
+    gateway: &http::Uri,
+    token: &str,
+    kind: AssetKind,
+    name: &str,
+    bytes: &[u8],
+) -> Result<String, String> {
+    use gts_proto::v1::{BeginUploadRequest, FinishUploadRequest, PutChunkRequest};
+    let mut client = UploadServiceClient::with_origin(clients::grpc_web(), gateway.clone());
+    let fail = |what: &str, s: tonic::Status| format!("{what} of {name} failed: {s}");
+    let upload = client
+        .begin_upload(with_bearer(
+            BeginUploadRequest {
+                kind: kind as i32,
+                filename: name.into(),
+                size_bytes: bytes.len() as u64,
+                sha256: gts_shootout::sha256_hex(bytes),
+            },
+            token,
+        ))
+        .await
+        .map_err(|s| fail("BeginUpload", s))?
+        .into_inner()
+        .upload
+        .ok_or("BeginUpload returned no upload")?;
+    let chunk = (upload.max_chunk_bytes as usize).max(1);
+    for (index, data) in bytes.chunks(chunk).enumerate() {
+        client
+            .put_chunk(with_bearer(
+                PutChunkRequest {
+                    upload_id: upload.upload_id.clone(),
+                    offset: (index * chunk) as u64,
+                    data: data.to_vec(),
+                },
+                token,
+            ))
+            .await
+            .map_err(|s| fail("PutChunk", s))?;
+    }
+    let asset = client
+        .finish_upload(with_bearer(
+            FinishUploadRequest {
+                upload_id: upload.upload_id,
+            },
+            token,
+        ))
+        .await
+        .map_err(|s| fail("FinishUpload", s))?
+        .into_inner()
+        .asset
+        .ok_or("FinishUpload returned no asset")?;
+    Ok(asset.id)
+}
+
+/// The main job: build, submit, watch and download a 4-chain shootout.
+async fn render_shootout(gateway: &http::Uri, token: &str) -> Result<(), String> {
+    let web = clients::grpc_web;
+    println!("== the main job: a 4-chain shootout rendered by the worker");
+    let di = upload(
+        gateway,
+        token,
+        AssetKind::DiTrack,
+        "demo-di.wav",
+        &plucked_wav(12.0, 48_000),
+    )
+    .await?;
+    let ir_bytes = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/irs/4x12-vintage.wav"),
+    )
+    .map_err(|e| format!("cannot read the fixture IR: {e}"))?;
+    let ir = upload(
+        gateway,
+        token,
+        AssetKind::ImpulseResponse,
+        "4x12-vintage.wav",
+        &ir_bytes,
+    )
+    .await?;
+    println!("   uploaded a synthesised 12 s DI and a cabinet IR in chunks");
+    let my_cab = || cabinet(gts_proto::v1::model_source::Source::AssetId(ir.clone()));
+    let draft = Shootout {
+        name: "GTS demo".into(),
+        description: "Four captures from the TONE3000 library, one DI, levelled to -14 LUFS."
+            .into(),
+        di_tracks: vec![DiTrackRef {
+            asset_id: di,
+            label: "Plucked riff".into(),
+        }],
+        chains: vec![
+            chain(
+                "JCM800 standard",
+                vec![nam(library(51949, 293886)), my_cab()],
+            ),
+            chain("Badlander A2", vec![nam(library(6298, 301200)), my_cab()]),
+            chain(
+                "Deluxe LSTM",
+                vec![nam(library(70112, 310500)), cabinet(library(33510, 220302))],
+            ),
+            chain(
+                "Klon into JCM800 nano",
+                vec![
+                    nam(library(2699, 150044)),
+                    nam(library(51949, 293887)),
+                    my_cab(),
+                ],
+            ),
+        ],
+        output_options: Some(OutputOptions {
+            video_enabled: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let shootout = ShootoutServiceClient::with_origin(web(), gateway.clone())
+        .create_shootout(with_bearer(
+            CreateShootoutRequest {
+                shootout: Some(draft),
+            },
+            token,
+        ))
+        .await
+        .map_err(|s| format!("CreateShootout failed: {s}"))?
+        .into_inner()
+        .shootout
+        .ok_or("CreateShootout returned no shootout")?;
+    let mut jobs = JobServiceClient::with_origin(web(), gateway.clone());
+    let job = jobs
+        .submit_job(with_bearer(
+            SubmitJobRequest {
+                shootout_id: shootout.id.clone(),
+                idempotency_key: uuid::Uuid::new_v4().to_string(),
+            },
+            token,
+        ))
+        .await
+        .map_err(|s| format!("SubmitJob failed: {s}"))?
+        .into_inner()
+        .job
+        .ok_or("SubmitJob returned no job")?;
+    println!(
+        "   SubmitJob -> job {}; watching (WatchJob, a server stream through the gateway)",
+        job.id
+    );
+    watch(&mut jobs, &job.id, token).await?;
+    download(&mut jobs, &job.id, token).await
+}
+
+/// Prints the job's progress as it arrives, until its terminal event.
+async fn watch(
+    jobs: &mut JobServiceClient<GrpcWebChannel>,
+    job_id: &str,
+    token: &str,
+) -> Result<(), String> {
+    let mut stream = jobs
+        .watch_job(with_bearer(
+            WatchJobRequest {
+                job_id: job_id.to_owned(),
+                after_event_id: String::new(),
+            },
+            token,
+        ))
+        .await
+        .map_err(|s| format!("WatchJob failed: {s}"))?
+        .into_inner();
+    let mut last = (String::new(), -1i64);
+    while let Some(message) = stream.next().await {
+        let message = message.map_err(|s| format!("the watch stream broke: {s}"))?;
+        match message.event.and_then(|e| e.event) {
+            Some(Event::Progress(progress)) => {
+                let stage = match progress.stage() {
+                    RenderStage::RenderingChain => format!(
+                        "rendering chain {} of {}",
+                        progress.chain_index.unwrap_or(0) + 1,
+                        progress.chain_count
+                    ),
+                    other => other
+                        .as_str_name()
+                        .trim_start_matches("RENDER_STAGE_")
+                        .to_lowercase(),
+                };
+                // One line per stage and per 10 % keeps the output readable.
+                let decile = (progress.overall_fraction * 100.0).round() as i64 / 10;
+                if (stage.as_str(), decile) != (last.0.as_str(), last.1) {
+                    println!("   {:>3.0}%  {stage}", progress.overall_fraction * 100.0);
+                    last = (stage, decile);
+                }
+            }
+            Some(Event::StatusChange(change)) => {
+                println!(
+                    "   status -> {:?} (attempt {})",
+                    change.to_status(),
+                    change.attempt
+                );
+                match change.to_status() {
+                    JobStatus::Succeeded => return Ok(()),
+                    JobStatus::Failed | JobStatus::Cancelled => {
+                        return Err(format!(
+                            "the job ended {:?}: {}",
+                            change.to_status(),
+                            change.error_message
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    Err("the watch stream ended before the job did".to_owned())
+}
+
+/// Downloads every artifact through its signed URL into `GTS_DEMO_OUT`.
+async fn download(
+    jobs: &mut JobServiceClient<GrpcWebChannel>,
+    job_id: &str,
+    token: &str,
+) -> Result<(), String> {
+    use http_body_util::{BodyExt, Empty};
+    let out = std::path::PathBuf::from(
+        std::env::var("GTS_DEMO_OUT").unwrap_or_else(|_| ".local/demo-render".to_owned()),
+    );
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let artifacts = jobs
+        .list_artifacts(with_bearer(
+            ListArtifactsRequest {
+                job_id: job_id.to_owned(),
+            },
+            token,
+        ))
+        .await
+        .map_err(|s| format!("ListArtifacts failed: {s}"))?
+        .into_inner()
+        .artifacts;
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<bytes::Bytes>>();
+    println!(
+        "== artifacts, downloaded through their signed gateway URLs into {}",
+        out.display()
+    );
+    for artifact in artifacts {
+        let url = jobs
+            .get_artifact_url(with_bearer(
+                GetArtifactUrlRequest {
+                    job_id: job_id.to_owned(),
+                    artifact_id: artifact.id.clone(),
+                },
+                token,
+            ))
+            .await
+            .map_err(|s| format!("GetArtifactUrl failed: {s}"))?
+            .into_inner()
+            .url;
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|e| format!("bad artifact URL {url}: {e}"))?;
+        let response = http
+            .get(uri)
+            .await
+            .map_err(|e| format!("download of {} failed: {e}", artifact.filename))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "download of {} answered {}",
+                artifact.filename,
+                response.status()
+            ));
+        }
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("download of {} broke: {e}", artifact.filename))?
+            .to_bytes();
+        let path = out.join(&artifact.filename);
+        std::fs::write(&path, &bytes)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!(
+            "   {:<34} {:>10} bytes  {}",
+            artifact.filename,
+            bytes.len(),
+            artifact.content_type
+        );
+    }
     Ok(())
 }
 

@@ -1,11 +1,16 @@
 //! Noise gate.
 //!
-//! Contract: a peak envelope (1 ms attack, 60 ms release) opens the gate above the
+//! Contract: a peak envelope (1 ms attack, `release_ms` release, 100 ms unless given) opens
+//! the gate above the
 //! threshold and closes it 3 dB below (hysteresis) after a 20 ms hold; the gain moves
 //! smoothly (1 ms open, 40 ms close) down to −80 dB, so the gate never clicks.
 
-/// Applies a gate with `threshold_db` (dBFS) to `io`.
-pub fn apply_gate(io: &mut [f32], sample_rate: u32, threshold_db: f64) {
+/// The envelope release when a block sets none, ms.
+pub const DEFAULT_RELEASE_MS: f64 = 100.0;
+
+/// Applies a gate with `threshold_db` (dBFS) and an envelope release of `release_ms`
+/// (1..=1000) to `io`.
+pub fn apply_gate(io: &mut [f32], sample_rate: u32, threshold_db: f64, release_ms: f64) {
     let rate = f64::from(sample_rate.max(1));
     let coefficient = |seconds: f64| 1.0 - (-1.0 / (seconds * rate)).exp();
     let threshold_db = if threshold_db.is_finite() {
@@ -16,7 +21,12 @@ pub fn apply_gate(io: &mut [f32], sample_rate: u32, threshold_db: f64) {
     let open_level = 10f64.powf(threshold_db / 20.0);
     let close_level = 10f64.powf((threshold_db - 3.0) / 20.0);
     let floor = 10f64.powf(-80.0 / 20.0);
-    let (env_attack, env_release) = (coefficient(0.001), coefficient(0.060));
+    let release_ms = if release_ms.is_finite() {
+        release_ms.clamp(1.0, 1000.0)
+    } else {
+        DEFAULT_RELEASE_MS
+    };
+    let (env_attack, env_release) = (coefficient(0.001), coefficient(release_ms / 1000.0));
     let (gain_open, gain_close) = (coefficient(0.001), coefficient(0.040));
     let hold_samples = (0.020 * rate) as usize;
 
@@ -62,7 +72,7 @@ mod tests {
                 if i < 24_000 { 0.5 * tone } else { 0.001 * tone }
             })
             .collect();
-        apply_gate(&mut signal, rate, -40.0);
+        apply_gate(&mut signal, rate, -40.0, DEFAULT_RELEASE_MS);
         let loud = signal[12_000..20_000]
             .iter()
             .fold(0.0f32, |m, s| m.max(s.abs()));

@@ -88,6 +88,18 @@ impl ReverbParams {
         self.room_size * 0.28 + 0.7
     }
 
+    /// The room size whose longest comb decays 60 dB in `rt60_seconds` (the inverse of
+    /// [`Self::tail_seconds`] without pre-delay), clamped to the size range, so a decay
+    /// time from the API maps onto this reverb's one size control.
+    pub fn room_size_for_rt60(rt60_seconds: f64) -> f64 {
+        if !rt60_seconds.is_finite() || rt60_seconds <= 0.0 {
+            return 0.0;
+        }
+        let longest = COMB_TUNINGS[7] as f64 / TUNING_RATE;
+        let feedback = 10f64.powf(-3.0 * longest / rt60_seconds);
+        ((feedback - 0.7) / 0.28).clamp(0.0, 1.0)
+    }
+
     /// RT60 of the longest comb plus the pre-delay, in seconds.
     pub fn tail_seconds(&self) -> f64 {
         let p = self.clamped();
@@ -211,6 +223,23 @@ pub fn apply_reverb(io: &mut [f32], sample_rate: u32, params: ReverbParams) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decay_time_maps_to_the_size_that_gives_it() {
+        for size in [0.1, 0.5, 0.9] {
+            let params = ReverbParams {
+                room_size: size,
+                mix: 0.5,
+                pre_delay_ms: 0.0,
+                ..ReverbPreset::Room.params()
+            };
+            let rt60 = params.tail_seconds();
+            assert!((ReverbParams::room_size_for_rt60(rt60) - size).abs() < 1e-9);
+        }
+        assert_eq!(ReverbParams::room_size_for_rt60(0.01), 0.0);
+        assert_eq!(ReverbParams::room_size_for_rt60(1e6), 1.0);
+        assert_eq!(ReverbParams::room_size_for_rt60(f64::NAN), 0.0);
+    }
 
     #[test]
     fn presets_decay_within_their_tail_and_stay_finite() {

@@ -61,7 +61,14 @@ impl ShootoutInternalApi {
                 let model = api
                     .model(tone3000::ModelId(model_id))
                     .await
-                    .map_err(|e| upstream_error(e, "TONE3000 model"))
+                    .map_err(|e| match upstream_error(e, "TONE3000 model") {
+                        // The shootout exists; the model it names does not (any more).
+                        ShootoutError::NotFound(_) => ShootoutError::FailedPrecondition(format!(
+                            "TONE3000 model {model_id} of tone {tone_id} no longer exists or is \
+                             private; pick another model for that block"
+                        )),
+                        other => other,
+                    })
                     .map(convert::model)?;
                 self.library.remember(owner, "model", &params, &model).await;
                 model

@@ -1,7 +1,8 @@
 //! The TONE3000 library, read with the caller's own TONE3000 token.
 //!
 //! Contract: the token comes from a [`Tone3000TokenSource`] (in production the auth
-//! service's `AuthInternal.GetTone3000AccessToken`, called with this service's credential);
+//! service's `AuthInternal.GetTone3000AccessToken`, called with this service's credential,
+//! shared with the worker through `gts_common::tone3000_token`);
 //! each call builds a `tone3000::Client` for that token. Answers are cached in Redis per
 //! user and query for a short time, so paging back and forth does not spend TONE3000's rate
 //! limit. TONE3000's 429 becomes RESOURCE_EXHAUSTED with `google.rpc.RetryInfo`; its 401
@@ -12,76 +13,14 @@ pub mod convert;
 
 use std::{sync::Arc, time::Duration};
 
-use gts_common::{auth::service::ServiceCredential, redis_conn::RedisHandle};
-use gts_proto::v1::{GetTone3000AccessTokenRequest, auth_internal_client::AuthInternalClient};
+use gts_common::redis_conn::RedisHandle;
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
-use tonic::transport::{Channel, Endpoint};
 use uuid::Uuid;
 
 use crate::error::ShootoutError;
 
-/// Where a user's TONE3000 access token comes from.
-#[tonic::async_trait]
-pub trait Tone3000TokenSource: Send + Sync {
-    /// A TONE3000 access token of `user`, valid for at least the next minute.
-    async fn access_token(&self, user: Uuid) -> Result<String, ShootoutError>;
-}
-
-/// Asks the auth service (`AuthInternal.GetTone3000AccessToken`) with a service credential.
-pub struct AuthServiceTokenSource {
-    channel: Channel,
-    credential: Option<ServiceCredential>,
-}
-
-impl AuthServiceTokenSource {
-    /// Connects lazily to `auth_url`; without a credential every call is refused by auth.
-    pub fn new(auth_url: &str, credential: Option<ServiceCredential>) -> Result<Self, String> {
-        let channel = Endpoint::from_shared(auth_url.to_owned())
-            .map_err(|e| format!("GTS_AUTH_URL {auth_url:?} is invalid: {e}"))?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .connect_lazy();
-        Ok(Self {
-            channel,
-            credential,
-        })
-    }
-}
-
-#[tonic::async_trait]
-impl Tone3000TokenSource for AuthServiceTokenSource {
-    async fn access_token(&self, user: Uuid) -> Result<String, ShootoutError> {
-        let Some(credential) = &self.credential else {
-            return Err(ShootoutError::Unavailable(
-                "the TONE3000 library is not configured on this server (no service credential)"
-                    .into(),
-            ));
-        };
-        let mut request = tonic::Request::new(GetTone3000AccessTokenRequest {
-            user_id: user.to_string(),
-        });
-        credential.attach(&mut request)?;
-        match AuthInternalClient::new(self.channel.clone())
-            .get_tone3000_access_token(request)
-            .await
-        {
-            Ok(response) => Ok(response.into_inner().access_token),
-            Err(status) if status.code() == tonic::Code::FailedPrecondition => Err(status.into()),
-            Err(status) if status.code() == tonic::Code::NotFound => {
-                Err(ShootoutError::FailedPrecondition(
-                    "your TONE3000 sign-in is missing; sign in with TONE3000 again".into(),
-                ))
-            }
-            Err(status) => {
-                tracing::warn!(%status, "auth service could not give a TONE3000 token");
-                Err(ShootoutError::Unavailable(
-                    "cannot reach your TONE3000 sign-in right now; try again shortly".into(),
-                ))
-            }
-        }
-    }
-}
+pub use gts_common::tone3000_token::{AuthServiceTokenSource, Tone3000TokenSource};
 
 /// What the library handler needs.
 #[derive(Clone)]
@@ -99,7 +38,11 @@ pub struct LibraryContext {
 impl LibraryContext {
     /// A client acting as `user`.
     pub async fn client_for(&self, user: Uuid) -> Result<tone3000::Client, ShootoutError> {
-        let token = self.tokens.access_token(user).await?;
+        let token = self
+            .tokens
+            .access_token(user)
+            .await
+            .map_err(ShootoutError::from)?;
         Ok(tone3000::Client::builder(self.client_id.clone())
             .base_url(self.base_url.trim_end_matches('/'))
             .access_token(token)

@@ -269,7 +269,7 @@ impl FixedToken {
 
 #[tonic::async_trait]
 impl gts_shootout::Tone3000TokenSource for FixedToken {
-    async fn access_token(&self, user: Uuid) -> Result<String, gts_shootout::ShootoutError> {
+    async fn access_token(&self, user: Uuid) -> Result<String, tonic::Status> {
         self.asked_for.lock().unwrap().push(user);
         Ok(self.token.clone())
     }

@@ -123,31 +123,25 @@ impl EventLog {
             .map_err(|_| protocol_error("XADD returned a malformed id"))
     }
 
-    /// [`Self::append`] retried a few times over about a second, for events that must not
-    /// be lost to a brief Redis outage.
+    /// [`Self::append`] retried over a few seconds, for events that must not be lost to a
+    /// brief Redis outage.
     pub async fn append_reliably(
         &self,
         job_id: Uuid,
         event: job_event::Event,
     ) -> Result<EventId, redis::RedisError> {
-        let mut delay = Duration::from_millis(100);
-        let mut attempt = 1;
-        loop {
-            match self.append(job_id, event.clone()).await {
-                Ok(id) => return Ok(id),
-                Err(error) if attempt < 4 => {
-                    tracing::warn!(%error, %job_id, "cannot log a job event yet; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                    attempt += 1;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        retrying(job_id, "log a job event", || {
+            self.append(job_id, event.clone())
+        })
+        .await
     }
 
     /// The id of the last event logged, if any.
     pub async fn last_id(&self, job_id: Uuid) -> Result<Option<EventId>, redis::RedisError> {
+        retrying(job_id, "read a job's log", || self.last_id_once(job_id)).await
+    }
+
+    async fn last_id_once(&self, job_id: Uuid) -> Result<Option<EventId>, redis::RedisError> {
         let mut conn = self.conn.clone();
         let reply: Value = redis::cmd("XREVRANGE")
             .arg(self.key(job_id))
@@ -170,6 +164,18 @@ impl EventLog {
         after: EventId,
         count: usize,
     ) -> Result<Vec<StoredEvent>, redis::RedisError> {
+        retrying(job_id, "read a job's log", || {
+            self.range_after_once(job_id, after, count)
+        })
+        .await
+    }
+
+    async fn range_after_once(
+        &self,
+        job_id: Uuid,
+        after: EventId,
+        count: usize,
+    ) -> Result<Vec<StoredEvent>, redis::RedisError> {
         let mut conn = self.conn.clone();
         let reply: Value = redis::cmd("XRANGE")
             .arg(self.key(job_id))
@@ -184,6 +190,17 @@ impl EventLog {
 
     /// Whether every event after `after` is still in the log.
     pub async fn retention(
+        &self,
+        job_id: Uuid,
+        after: EventId,
+    ) -> Result<Retention, redis::RedisError> {
+        retrying(job_id, "read a job's log", || {
+            self.retention_once(job_id, after)
+        })
+        .await
+    }
+
+    async fn retention_once(
         &self,
         job_id: Uuid,
         after: EventId,
@@ -319,4 +336,39 @@ pub(crate) fn parse_read_reply(reply: Value) -> Result<Vec<StoredEvent>, redis::
         }
         _ => Err(protocol_error("unexpected XREAD reply")),
     }
+}
+/// Runs `operation` again while Redis is unreachable, for about three seconds in all: a
+/// Redis that just restarted fails the first command of the connection manager, which
+/// reconnects behind it, and a short outage should cost a watcher nothing. Other errors
+/// (a wrong type, a protocol error) return at once.
+async fn retrying<T, F, Fut>(
+    job_id: Uuid,
+    what: &str,
+    mut operation: F,
+) -> Result<T, redis::RedisError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, redis::RedisError>>,
+{
+    let mut delay = Duration::from_millis(50);
+    let mut waited = Duration::ZERO;
+    loop {
+        match operation().await {
+            Ok(value) => return Ok(value),
+            Err(error) if is_unreachable(&error) && waited < Duration::from_secs(3) => {
+                tracing::warn!(%error, %job_id, "cannot {what} yet; retrying");
+                tokio::time::sleep(delay).await;
+                waited += delay;
+                delay = (delay * 2).min(Duration::from_millis(800));
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+fn is_unreachable(error: &redis::RedisError) -> bool {
+    error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || error.is_timeout()
 }

@@ -23,6 +23,7 @@ pub(super) async fn run(shared: Arc<Shared>, row: JobRow, _slot: OwnedSemaphoreP
         owner: shared.owner.clone(),
         attempt: row.attempt,
     };
+    tracing::info!(job_id = %row.id, attempt = row.attempt, owner = %shared.owner, "rendering job");
     let (token, reason) = shared.register(row.id);
     shared
         .publish(

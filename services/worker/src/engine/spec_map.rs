@@ -1,0 +1,337 @@
+//! The contract's render spec as the engine's [`ShootoutSpec`].
+//!
+//! Contract: a pure mapping. Every block kind of `gts.v1.Block` has its engine block; NAM and
+//! IR blocks point at the files [`super::inputs`] fetched; unset options take the engine's
+//! documented defaults (which are the contract's). The result is validated by the engine's
+//! own [`ShootoutSpec::validate`], so a spec the shootout service let through but the engine
+//! cannot render fails as an input error naming the field, never a panic.
+
+use gts_proto::v1::{
+    self as pb, Block as PbBlock, DelayPreset as PbDelayPreset, EqBandType,
+    ReverbPreset as PbReverbPreset, block::Kind,
+};
+use gts_render::{
+    Block, ChainSpec, DiTrack, OutputOptions, ShootoutSpec,
+    dsp::{biquad::FilterShape, reverb::ReverbParams, reverb::ReverbPreset},
+    spec::DelayPreset,
+};
+
+use super::inputs::LocalInputs;
+use crate::render::RenderFailure;
+
+/// Maps `spec` (with its files in `inputs`) to the engine's spec.
+pub fn shootout_spec(
+    spec: &pb::RenderSpec,
+    inputs: &LocalInputs,
+) -> Result<ShootoutSpec, RenderFailure> {
+    let shootout = spec
+        .shootout
+        .as_ref()
+        .ok_or_else(|| RenderFailure::Input("the render spec has no shootout".to_owned()))?;
+    let di_tracks = spec
+        .di_tracks
+        .iter()
+        .zip(&inputs.di_tracks)
+        .map(|(track, path)| DiTrack {
+            path: path.clone(),
+            name: (!track.label.is_empty()).then(|| track.label.clone()),
+        })
+        .collect();
+    let chains = shootout
+        .chains
+        .iter()
+        .map(|chain| {
+            let blocks = chain
+                .blocks
+                .iter()
+                .map(|block| engine_block(&chain.id, block, inputs))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ChainSpec {
+                name: chain.display_name.clone(),
+                description: chain.description.clone(),
+                high_pass: true,
+                high_pass_hz: 80.0,
+                blocks,
+            })
+        })
+        .collect::<Result<Vec<_>, RenderFailure>>()?;
+    let defaults = OutputOptions::default();
+    let options = shootout.output_options.unwrap_or_default();
+    let output = OutputOptions {
+        loudness_target_lufs: options
+            .loudness_target_lufs
+            .unwrap_or(defaults.loudness_target_lufs),
+        input_level_dbfs: options
+            .input_level_dbfs
+            .unwrap_or(defaults.input_level_dbfs),
+        phrase_seconds: options
+            .phrase_length_seconds
+            .unwrap_or(defaults.phrase_seconds),
+        video: options.video_enabled,
+        ..defaults
+    };
+    let engine_spec = ShootoutSpec {
+        name: shootout.name.clone(),
+        description: shootout.description.clone(),
+        di_tracks,
+        chains,
+        output,
+    };
+    engine_spec
+        .validate()
+        .map_err(|error| RenderFailure::Input(error.to_string()))?;
+    Ok(engine_spec)
+}
+
+fn engine_block(
+    chain_id: &str,
+    block: &PbBlock,
+    inputs: &LocalInputs,
+) -> Result<Block, RenderFailure> {
+    let file = || {
+        inputs
+            .blocks
+            .get(&(chain_id.to_owned(), block.id.clone()))
+            .cloned()
+            .ok_or_else(|| RenderFailure::Input(format!("block {} has no file", block.id)))
+    };
+    let kind = block
+        .kind
+        .as_ref()
+        .ok_or_else(|| RenderFailure::Input(format!("block {} has no kind", block.id)))?;
+    Ok(match kind {
+        Kind::NamModel(nam) => Block::Nam {
+            path: file()?,
+            input_gain_db: nam.input_gain_db,
+        },
+        Kind::CabinetIr(ir) => Block::Cabinet {
+            path: file()?,
+            mix: ir.mix.unwrap_or(1.0),
+        },
+        Kind::HighPass(high_pass) => Block::HighPass {
+            frequency_hz: high_pass.frequency_hz.unwrap_or(80.0),
+        },
+        Kind::Eq(eq) => Block::Eq {
+            shape: match eq.band_type() {
+                EqBandType::LowShelf => FilterShape::LowShelf,
+                EqBandType::HighShelf => FilterShape::HighShelf,
+                EqBandType::Peaking => FilterShape::Peaking,
+                EqBandType::LowPass => FilterShape::LowPass,
+                EqBandType::HighPass => FilterShape::HighPass,
+                EqBandType::Unspecified => {
+                    return Err(RenderFailure::Input(format!(
+                        "EQ block {} has no band type",
+                        block.id
+                    )));
+                }
+            },
+            frequency_hz: eq.frequency_hz,
+            gain_db: eq.gain_db,
+            q: eq.q.unwrap_or(std::f64::consts::FRAC_1_SQRT_2),
+        },
+        Kind::Gain(gain) => Block::Gain {
+            gain_db: gain.gain_db,
+        },
+        Kind::Delay(delay) => Block::Delay {
+            preset: match delay.preset() {
+                PbDelayPreset::Slapback => Some(DelayPreset::Slapback),
+                PbDelayPreset::Quarter => Some(DelayPreset::Quarter),
+                PbDelayPreset::Custom | PbDelayPreset::Unspecified => None,
+            },
+            time_ms: delay.time_ms,
+            feedback: delay.feedback,
+            mix: delay.mix,
+        },
+        Kind::Reverb(reverb) => Block::Reverb {
+            preset: match reverb.preset() {
+                PbReverbPreset::Room => Some(ReverbPreset::Room),
+                PbReverbPreset::Hall => Some(ReverbPreset::Hall),
+                PbReverbPreset::Spring => Some(ReverbPreset::Spring),
+                PbReverbPreset::Custom | PbReverbPreset::Unspecified => None,
+            },
+            room_size: reverb.decay_seconds.map(ReverbParams::room_size_for_rt60),
+            damping: reverb.damping,
+            mix: reverb.mix,
+            pre_delay_ms: reverb.pre_delay_ms,
+        },
+        Kind::NoiseGate(gate) => Block::NoiseGate {
+            threshold_db: gate.threshold_db,
+            release_ms: gate.release_ms,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use gts_proto::v1::{
+        CabinetIrBlock, DelayBlock, EqBlock, GainBlock, HighPassBlock, NamModelBlock,
+        NoiseGateBlock, OutputOptions as PbOutput, ReverbBlock, Shootout, SignalChain,
+    };
+
+    use super::*;
+
+    fn block(id: &str, kind: Kind) -> PbBlock {
+        PbBlock {
+            id: id.into(),
+            kind: Some(kind),
+        }
+    }
+
+    fn spec(blocks: Vec<PbBlock>) -> (pb::RenderSpec, LocalInputs) {
+        let mut inputs = LocalInputs {
+            di_tracks: vec![PathBuf::from("di-1")],
+            ..Default::default()
+        };
+        for id in ["nam", "ir"] {
+            inputs
+                .blocks
+                .insert(("c".into(), id.into()), PathBuf::from(format!("{id}-file")));
+        }
+        let spec = pb::RenderSpec {
+            shootout: Some(Shootout {
+                name: "S".into(),
+                chains: vec![SignalChain {
+                    id: "c".into(),
+                    display_name: "Chain".into(),
+                    blocks,
+                    ..Default::default()
+                }],
+                output_options: Some(PbOutput {
+                    loudness_target_lufs: Some(-16.0),
+                    video_enabled: true,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            di_tracks: vec![pb::ResolvedDiTrack {
+                label: "Riff".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        (spec, inputs)
+    }
+
+    #[test]
+    fn every_block_kind_maps_with_the_contracts_defaults() {
+        let (spec, inputs) = spec(vec![
+            block(
+                "g",
+                Kind::NoiseGate(NoiseGateBlock {
+                    threshold_db: -60.0,
+                    release_ms: Some(50.0),
+                }),
+            ),
+            block(
+                "nam",
+                Kind::NamModel(NamModelBlock {
+                    source: None,
+                    input_gain_db: 3.0,
+                }),
+            ),
+            block(
+                "ir",
+                Kind::CabinetIr(CabinetIrBlock {
+                    source: None,
+                    mix: None,
+                }),
+            ),
+            block("hp", Kind::HighPass(HighPassBlock { frequency_hz: None })),
+            block(
+                "eq",
+                Kind::Eq(EqBlock {
+                    band_type: EqBandType::Peaking as i32,
+                    frequency_hz: 800.0,
+                    gain_db: 2.0,
+                    q: None,
+                }),
+            ),
+            block("gain", Kind::Gain(GainBlock { gain_db: -3.0 })),
+            block(
+                "d",
+                Kind::Delay(DelayBlock {
+                    preset: PbDelayPreset::Quarter as i32,
+                    time_ms: None,
+                    feedback: Some(0.2),
+                    mix: None,
+                }),
+            ),
+            block(
+                "r",
+                Kind::Reverb(ReverbBlock {
+                    preset: PbReverbPreset::Custom as i32,
+                    decay_seconds: Some(1.5),
+                    ..Default::default()
+                }),
+            ),
+        ]);
+        let mapped = shootout_spec(&spec, &inputs).unwrap();
+        assert_eq!(mapped.output.loudness_target_lufs, -16.0);
+        assert_eq!(
+            mapped.output.phrase_seconds,
+            OutputOptions::default().phrase_seconds
+        );
+        assert!(mapped.output.video);
+        assert_eq!(mapped.di_tracks[0].name.as_deref(), Some("Riff"));
+        let blocks = &mapped.chains[0].blocks;
+        assert_eq!(blocks.len(), 8);
+        assert!(
+            matches!(&blocks[1], Block::Nam { path, input_gain_db } if path.ends_with("nam-file") && *input_gain_db == 3.0)
+        );
+        assert!(matches!(&blocks[2], Block::Cabinet { mix, .. } if *mix == 1.0));
+        assert!(matches!(&blocks[3], Block::HighPass { frequency_hz } if *frequency_hz == 80.0));
+        assert!(
+            matches!(&blocks[6], Block::Delay { preset: Some(DelayPreset::Quarter), feedback: Some(f), .. } if *f == 0.2)
+        );
+        let Block::Reverb {
+            room_size: Some(size),
+            preset: None,
+            ..
+        } = &blocks[7]
+        else {
+            panic!("{:?}", blocks[7]);
+        };
+        assert!((ReverbParams::room_size_for_rt60(1.5) - size).abs() < 1e-12);
+        assert!(matches!(&blocks[0], Block::NoiseGate { release_ms: Some(r), .. } if *r == 50.0));
+    }
+
+    #[test]
+    fn unrenderable_blocks_are_input_errors_naming_the_problem() {
+        let (spec_without_band, inputs) = spec(vec![block(
+            "eq",
+            Kind::Eq(EqBlock {
+                band_type: 0,
+                frequency_hz: 800.0,
+                gain_db: 0.0,
+                q: None,
+            }),
+        )]);
+        let error = shootout_spec(&spec_without_band, &inputs).unwrap_err();
+        assert!(
+            matches!(&error, RenderFailure::Input(m) if m.contains("band type")),
+            "{error:?}"
+        );
+
+        let (spec_without_file, inputs) = spec(vec![block(
+            "other",
+            Kind::NamModel(NamModelBlock::default()),
+        )]);
+        let error = shootout_spec(&spec_without_file, &inputs).unwrap_err();
+        assert!(
+            matches!(&error, RenderFailure::Input(m) if m.contains("no file")),
+            "{error:?}"
+        );
+
+        let (too_loud, inputs) = spec(vec![block(
+            "gain",
+            Kind::Gain(GainBlock { gain_db: 100.0 }),
+        )]);
+        let error = shootout_spec(&too_loud, &inputs).unwrap_err();
+        assert!(
+            matches!(&error, RenderFailure::Input(m) if m.contains("gain_db")),
+            "{error:?}"
+        );
+    }
+}
