@@ -35,6 +35,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // implements RPCs one by one (`impl JobService for JobApi {}` compiles). With stubs,
         // server-streaming RPCs return `tonic::codegen::BoxStream<T>` (no associated type).
         .generate_default_stubs(true)
+        // prost with small encode buffers: see src/codec.rs.
+        .codec_path("crate::codec::LeanCodec")
         .compile_fds(fds)?;
     Ok(())
 }

@@ -120,6 +120,12 @@ pub async fn serve(
 
     tracing::info!(address = ?listener.local_addr().ok(), "gateway listening");
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // TCP_NODELAY: stream events are small writes that Nagle would hold back.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().wait());
     let result = server::drain_within(server.into_future(), shutdown, config.shutdown_grace)
         .await

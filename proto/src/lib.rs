@@ -8,9 +8,13 @@
 //!   implements only the RPCs it supports so far. Because of those defaults, the one
 //!   server-streaming RPC (`JobService::watch_job`) returns
 //!   `Response<tonic::codegen::BoxStream<WatchJobResponse>>` instead of an associated type.
+//! - Every client and server encodes with [`codec::LeanCodec`] (prost, small encode
+//!   buffers, so thousands of idle server streams stay cheap).
 //! - [`FILE_DESCRIPTOR_SET`] is the encoded descriptor set of every file, for reflection.
 //! - [`PUBLIC_SERVICES`] may be reached from browsers through the gateway;
 //!   [`INTERNAL_SERVICES`] never may (the gateway's allowlist is built from these lists).
+
+pub mod codec;
 
 /// Generated types of package `gts.v1`.
 pub mod v1 {

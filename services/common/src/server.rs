@@ -9,7 +9,6 @@
 use std::{net::SocketAddr, time::Duration};
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{service::Routes, transport::Server};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -110,7 +109,7 @@ pub async fn serve_with_auth(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.clone().wait());
+        .serve_with_incoming_shutdown(incoming(listener), shutdown.clone().wait());
 
     let result = drain_within(server, shutdown, options.shutdown_grace)
         .await
@@ -149,4 +148,9 @@ fn reflection_builder(service_names: &[String]) -> tonic_reflection::server::Bui
         builder = builder.with_service_name(name.clone());
     }
     builder
+}
+/// Accepted connections with `TCP_NODELAY`: progress events and stream snapshots are small
+/// writes, which Nagle's algorithm would hold back until the peer's delayed ACK.
+pub fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }

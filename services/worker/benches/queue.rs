@@ -29,7 +29,6 @@ use gts_worker::{
     testing::{MemoryArtifactStore, StaticSpecSource},
 };
 use sqlx::{Connection, PgConnection};
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -137,12 +136,18 @@ async fn hold_watchers(addr: &str, job: &str, count: usize) {
             .unwrap()
             .into_inner();
         stream.message().await.unwrap();
-        streams.push(stream);
+        // Keep reading (heartbeats), as a real client does: an unread stream would fill
+        // its connection's flow-control window and stall the streams opened after it.
+        streams.push(tokio::spawn(async move {
+            while let Ok(Some(_)) = stream.message().await {}
+        }));
     }
     println!("ready");
     let mut rest = Vec::new();
     let _ = tokio::io::stdin().read_to_end(&mut rest).await;
-    drop(streams);
+    for stream in streams {
+        stream.abort();
+    }
 }
 
 #[tokio::main]
@@ -235,7 +240,7 @@ async fn main() {
                 with_user(user, r)
             }))
             .add_routes(routes)
-            .serve_with_incoming(TcpListenerStream::new(listener))
+            .serve_with_incoming(gts_common::server::incoming(listener))
             .await
             .unwrap();
     });

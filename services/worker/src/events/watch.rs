@@ -14,7 +14,7 @@ use std::{sync::Arc, time::Duration};
 use gts_proto::v1::{JobEvent, JobHeartbeat, WatchJobResponse, job_event};
 use sqlx::PgPool;
 use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{StreamExt, wrappers::ReceiverStream};
 use tonic::{Status, codegen::BoxStream};
 use uuid::Uuid;
 
@@ -38,7 +38,10 @@ pub struct Watcher {
     pub heartbeat: Duration,
 }
 
-type Sender = mpsc::Sender<Result<WatchJobResponse, Status>>;
+/// Boxed, so a watcher's channel stays small: tokio allocates a channel's slots in blocks of
+/// 32, and an unboxed item (a whole `Status` or job snapshot) is hundreds of bytes.
+type Item = Box<Result<WatchJobResponse, Status>>;
+type Sender = mpsc::Sender<Item>;
 
 impl Watcher {
     /// Opens the stream of `owner`'s job, or fails before sending anything.
@@ -75,7 +78,7 @@ impl Watcher {
             sender,
         };
         tokio::spawn(task.run(snapshot, position, row));
-        Ok(Box::pin(ReceiverStream::new(receiver)))
+        Ok(Box::pin(ReceiverStream::new(receiver).map(|item| *item)))
     }
 }
 
@@ -104,13 +107,13 @@ impl WatchTask {
             self.follow(position).await
         };
         if let Err(error) = result {
-            let _ = self.sender.send(Err(Status::from(error))).await;
+            let _ = self.sender.send(Box::new(Err(Status::from(error)))).await;
         }
     }
 
     async fn send_event(&mut self, event: JobEvent) -> Result<(), Stop> {
         self.sender
-            .send(Ok(WatchJobResponse { event: Some(event) }))
+            .send(Box::new(Ok(WatchJobResponse { event: Some(event) })))
             .await
             .map_err(|_| Stop::Done)
     }
