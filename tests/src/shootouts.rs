@@ -141,5 +141,6 @@ pub fn chain(name: &str, blocks: Vec<Block>) -> SignalChain {
         display_name: name.into(),
         description: String::new(),
         blocks,
+        input_high_pass_hz: None,
     }
 }

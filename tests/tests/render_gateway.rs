@@ -18,7 +18,7 @@ use gts_e2e::{
 use gts_proto::v1::{
     ArtifactKind, CreateShootoutRequest, DiTrackRef, GainBlock, GetArtifactUrlRequest,
     GetJobRequest, JobStatus, ListArtifactsRequest, NoiseGateBlock, RenderStage, Shootout,
-    SubmitJobRequest, WatchJobRequest, block::Kind, job_event::Event,
+    SignalChain, SubmitJobRequest, WatchJobRequest, block::Kind, job_event::Event,
     job_service_client::JobServiceClient, shootout_service_client::ShootoutServiceClient,
 };
 use http_body_util::{BodyExt, Empty};
@@ -83,10 +83,14 @@ async fn a_four_chain_shootout_renders_and_its_ab_downloads_through_the_gateway(
                 vec![nam(library(51949, 293886)), cabinet(library(33510, 220300))],
             ),
             chain("Uploaded", vec![nam(asset(&model)), cabinet(asset(&ir))]),
-            chain(
-                "Klon",
-                vec![nam(library(2699, 150044)), cabinet(asset(&ir))],
-            ),
+            SignalChain {
+                // This one without the input high-pass.
+                input_high_pass_hz: Some(0.0),
+                ..chain(
+                    "Klon",
+                    vec![nam(library(2699, 150044)), cabinet(asset(&ir))],
+                )
+            },
             chain(
                 "Uploaded, gated",
                 vec![
@@ -320,6 +324,18 @@ async fn a_four_chain_shootout_renders_and_its_ab_downloads_through_the_gateway(
     let (_, _, manifest_body) = http_get(&manifest_url, &[]).await;
     let manifest_text = String::from_utf8(manifest_body).unwrap();
     assert!(manifest_text.contains("\"di-1\""), "{manifest_text}");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest_text).unwrap();
+    let high_passes: Vec<bool> = manifest["spec"]["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|chain| chain["high_pass"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        high_passes,
+        [true, true, false, true],
+        "the chains' input high-pass"
+    );
     assert!(!manifest_text.contains("scratch"), "{manifest_text}");
 
     // A forged or expired link is refused.

@@ -29,6 +29,8 @@ interface ChainDraft {
   namKey: string;
   irKey: string;
   inputGainDb: number;
+  /** The chain's input high-pass corner in Hz; 0 turns it off. */
+  highPassHz: number;
 }
 
 const state = {
@@ -224,6 +226,15 @@ function renderChains(): void {
       ir.addEventListener("change", () => (chain.irKey = ir.value));
       const gain = h("input", { id: `chain-${n}-gain`, type: "number", step: "0.5", value: chain.inputGainDb });
       gain.addEventListener("input", () => (chain.inputGainDb = Number(gain.value) || 0));
+      const highPass = h("input", {
+        id: `chain-${n}-high-pass`,
+        type: "number",
+        min: "0",
+        max: "500",
+        step: "1",
+        value: chain.highPassHz,
+      });
+      highPass.addEventListener("input", () => (chain.highPassHz = highPass.value === "" ? 80 : Number(highPass.value)));
       const remove = h("button", { type: "button", text: `Remove chain ${n}` });
       remove.addEventListener("click", () => {
         state.chains = state.chains.filter((c) => c.id !== chain.id);
@@ -237,6 +248,12 @@ function renderChains(): void {
         h("div", { class: "field" }, h("label", { for: nam.id, text: "Amp model (NAM)" }), nam),
         h("div", { class: "field" }, h("label", { for: gain.id, text: "Input gain (dB)" }), gain),
         h("div", { class: "field" }, h("label", { for: ir.id, text: "Cabinet IR" }), ir),
+        h(
+          "div",
+          { class: "field" },
+          h("label", { for: highPass.id, text: "Input high-pass (Hz, 0 = off)" }),
+          highPass,
+        ),
         remove,
       );
     }),
@@ -279,6 +296,7 @@ async function submit(button: HTMLButtonElement): Promise<void> {
     const chains = state.chains.map((c, i) => ({
       displayName: c.name || `Chain ${i + 1}`,
       blocks: chainBlocks(c),
+      inputHighPassHz: c.highPassHz,
     }));
     const { shootout } = await shootouts.createShootout({
       shootout: {
@@ -301,11 +319,11 @@ async function submit(button: HTMLButtonElement): Promise<void> {
 
 export function renderWorkspace(app: HTMLElement): void {
   if (state.chains.length === 0) {
-    state.chains = [1, 2].map((n) => ({ id: randomId(), name: `Chain ${n}`, namKey: "", irKey: "", inputGainDb: 0 }));
+    state.chains = [1, 2].map((n) => ({ id: randomId(), name: `Chain ${n}`, namKey: "", irKey: "", inputGainDb: 0, highPassHz: 80 }));
   }
   const addChain = h("button", { id: "add-chain", type: "button", text: "Add a chain" });
   addChain.addEventListener("click", () => {
-    state.chains.push({ id: randomId(), name: `Chain ${state.chains.length + 1}`, namKey: "", irKey: "", inputGainDb: 0 });
+    state.chains.push({ id: randomId(), name: `Chain ${state.chains.length + 1}`, namKey: "", irKey: "", inputGainDb: 0, highPassHz: 80 });
     renderChains();
   });
   const submitButton = h("button", { id: "submit-shootout", type: "button", text: "Render the shootout" });

@@ -61,6 +61,7 @@ fn chain(name: &str, model: Option<ModelSource>, ir: Option<ModelSource>) -> Sig
         id: String::new(),
         display_name: name.to_owned(),
         description: format!("{name} into a cab"),
+        input_high_pass_hz: Some(80.0),
         blocks: vec![
             block(Kind::HighPass(HighPassBlock { frequency_hz: None })),
             block(Kind::NamModel(NamModelBlock {

@@ -256,6 +256,40 @@ impl BlobStore {
         }
     }
 
+    /// Streams the blob under `key` into the local file `path`, checking that it hashes to
+    /// `sha256`; memory stays bounded whatever the size. On a mismatch the file is removed
+    /// and the answer is [`StorageError::Corrupt`]. Answers the number of bytes written.
+    pub async fn download_verified(
+        &self,
+        key: &str,
+        sha256: &str,
+        path: &Path,
+    ) -> Result<u64, StorageError> {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = self.store.get(&ObjectPath::from(key)).await?.into_stream();
+        let mut file = tokio::fs::File::create(path).await?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        let actual = hex::encode(hasher.finalize());
+        if actual == sha256 {
+            Ok(size)
+        } else {
+            let _ = tokio::fs::remove_file(path).await;
+            Err(StorageError::Corrupt {
+                key: key.to_owned(),
+                expected: sha256.to_owned(),
+                actual,
+            })
+        }
+    }
+
     /// Deletes a blob; deleting a missing blob succeeds.
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match self.store.delete(&ObjectPath::from(key)).await {
@@ -397,6 +431,23 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(streamed.concat(), b"23456");
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("copy");
+        let written = store
+            .download_verified("jobs/a/one.flac", &sha256_hex(b"0123456789"), &copy)
+            .await
+            .unwrap();
+        assert_eq!(
+            (written, std::fs::read(&copy).unwrap()),
+            (10, b"0123456789".to_vec())
+        );
+        assert!(matches!(
+            store
+                .download_verified("jobs/a/one.flac", &sha256_hex(b"x"), &copy)
+                .await,
+            Err(StorageError::Corrupt { .. })
+        ));
+        assert!(!copy.exists(), "a corrupt download leaves no file");
         store.delete_prefix("jobs/a/").await.unwrap();
         assert!(store.list("jobs/a/").await.unwrap().is_empty());
         assert_eq!(store.list("jobs/ab").await.unwrap().len(), 1);

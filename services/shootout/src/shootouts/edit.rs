@@ -29,14 +29,22 @@ const SHOOTOUT_PATHS: &[&str] = &[
 ];
 
 /// Paths `UpdateChain` accepts.
-const CHAIN_PATHS: &[&str] = &["display_name", "description", "blocks"];
+const CHAIN_PATHS: &[&str] = &[
+    "display_name",
+    "description",
+    "blocks",
+    "input_high_pass_hz",
+];
 
 fn new_id() -> String {
     Uuid::now_v7().to_string()
 }
 
-/// Gives a new chain and its blocks fresh ids.
+/// Gives a new chain and its blocks fresh ids, and fills in the chain's defaults.
 pub fn assign_chain_ids(chain: &mut SignalChain) {
+    chain
+        .input_high_pass_hz
+        .get_or_insert(super::validate::DEFAULT_INPUT_HIGH_PASS_HZ);
     chain.id = new_id();
     for block in &mut chain.blocks {
         block.id = new_id();
@@ -245,6 +253,13 @@ pub fn update_chain(
             "blocks" => {
                 checker.blocks("chain", &new.blocks);
                 chain.blocks = with_block_ids(checker, &new.blocks);
+            }
+            "input_high_pass_hz" => {
+                checker.input_high_pass("chain", new.input_high_pass_hz);
+                chain.input_high_pass_hz = Some(
+                    new.input_high_pass_hz
+                        .unwrap_or(super::validate::DEFAULT_INPUT_HIGH_PASS_HZ),
+                );
             }
             _ => {}
         }

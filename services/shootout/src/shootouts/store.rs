@@ -76,6 +76,9 @@ pub fn check_etag(sent: &str, current: &str) -> Result<(), ShootoutError> {
     }
 }
 
+/// A `signal_chains` row: shootout, id, name, description, encoded blocks, input high-pass.
+type ChainRow = (Uuid, Uuid, String, String, Vec<u8>, Option<f64>);
+
 /// Encodes a chain's blocks for the `blocks` column.
 fn encode_blocks(blocks: &[Block]) -> Vec<u8> {
     SignalChain {
@@ -115,20 +118,24 @@ async fn attach_children(
             });
         }
     }
-    let chains: Vec<(Uuid, Uuid, String, String, Vec<u8>)> = sqlx::query_as(
-        "SELECT shootout_id, id, display_name, description, blocks FROM signal_chains \
+    let chains: Vec<ChainRow> = sqlx::query_as(
+        "SELECT shootout_id, id, display_name, description, blocks, input_high_pass_hz \
+         FROM signal_chains \
          WHERE shootout_id = ANY($1) ORDER BY shootout_id, position",
     )
     .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
-    for (shootout_id, id, display_name, description, blocks) in chains {
+    for (shootout_id, id, display_name, description, blocks, high_pass) in chains {
         if let Some(shootout) = index.get(&shootout_id).and_then(|i| shootouts.get_mut(*i)) {
             shootout.chains.push(SignalChain {
                 id: id.to_string(),
                 display_name,
                 description,
                 blocks: decode_blocks(&blocks)?,
+                input_high_pass_hz: Some(
+                    high_pass.unwrap_or(super::validate::DEFAULT_INPUT_HIGH_PASS_HZ),
+                ),
             });
         }
     }
@@ -297,8 +304,9 @@ pub async fn write_children(
         let chain_id =
             Uuid::parse_str(&chain.id).map_err(|_| invalid("chains.id", "is not a chain id"))?;
         sqlx::query(
-            "INSERT INTO signal_chains (id, shootout_id, position, display_name, description, blocks) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO signal_chains \
+             (id, shootout_id, position, display_name, description, blocks, input_high_pass_hz) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(chain_id)
         .bind(id)
@@ -306,6 +314,7 @@ pub async fn write_children(
         .bind(&chain.display_name)
         .bind(&chain.description)
         .bind(encode_blocks(&chain.blocks))
+        .bind(chain.input_high_pass_hz)
         .execute(&mut **tx)
         .await?;
         let assets = chain_asset_ids(&chain.blocks);

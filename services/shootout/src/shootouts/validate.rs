@@ -34,6 +34,8 @@ pub const MAX_BLOCKS: usize = 32;
 pub const DEFAULT_LOUDNESS_LUFS: f64 = -14.0;
 pub const DEFAULT_PHRASE_SECONDS: f64 = 4.0;
 pub const DEFAULT_INPUT_LEVEL_DBFS: f64 = -18.0;
+/// A chain's input high-pass corner when none is given, Hz.
+pub const DEFAULT_INPUT_HIGH_PASS_HZ: f64 = 80.0;
 
 /// An uploaded asset a request refers to, to be checked against the owner's assets.
 #[derive(Debug, Clone)]
@@ -246,7 +248,21 @@ impl Checker {
     pub fn chain(&mut self, prefix: &str, chain: &SignalChain) {
         self.chain_name(prefix, &chain.display_name);
         self.chain_description(prefix, &chain.description);
+        self.input_high_pass(prefix, chain.input_high_pass_hz);
         self.blocks(prefix, &chain.blocks);
+    }
+
+    /// 0 (off) or 20–500 Hz.
+    pub fn input_high_pass(&mut self, prefix: &str, hz: Option<f64>) {
+        if hz != Some(0.0) {
+            self.optional_range(
+                join(prefix, "input_high_pass_hz"),
+                hz,
+                20.0,
+                500.0,
+                " Hz (or 0 for off)",
+            );
+        }
     }
 
     pub fn chain_name(&mut self, prefix: &str, name: &str) {
@@ -620,5 +636,35 @@ mod tests {
                 "shootout.chains[1].display_name"
             ]
         );
+    }
+
+    #[test]
+    fn a_chain_input_high_pass_is_off_or_between_20_and_500_hz() {
+        for (hz, valid) in [
+            (None, true),
+            (Some(0.0), true),
+            (Some(20.0), true),
+            (Some(500.0), true),
+            (Some(10.0), false),
+            (Some(501.0), false),
+            (Some(-80.0), false),
+            (Some(f64::NAN), false),
+        ] {
+            let mut checker = Checker::new();
+            checker.chain(
+                "chain",
+                &SignalChain {
+                    display_name: "A".into(),
+                    input_high_pass_hz: hz,
+                    ..Default::default()
+                },
+            );
+            let expected: Vec<String> = if valid {
+                vec![]
+            } else {
+                vec!["chain.input_high_pass_hz".into()]
+            };
+            assert_eq!(fields(checker), expected, "{hz:?}");
+        }
     }
 }

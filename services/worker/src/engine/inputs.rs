@@ -2,8 +2,8 @@
 //!
 //! Contract: every DI track and every NAM/IR block file of the spec ends up as a local
 //! file, named after what it is (`di-1`, `chain-2-block-1`), so an engine error that names
-//! a file tells the user which input it was. Uploads come from the object store and are
-//! checked against their SHA-256; TONE3000 files come from the model cache, or are
+//! a file tells the user which input it was. Uploads are streamed from the object store
+//! to disk (bounded memory, however long the DI) and checked against their SHA-256; TONE3000 files come from the model cache, or are
 //! downloaded with the owner's own TONE3000 token (from the auth service), checked when
 //! GTS knows their hash, bounded in size, and cached. Failures are classified:
 //! - [`RenderFailure::Transient`]: the object store, the auth service or TONE3000 cannot
@@ -82,9 +82,8 @@ impl InputFetcher {
                 .object
                 .as_ref()
                 .ok_or_else(|| RenderFailure::Input(format!("{what} has no stored file")))?;
-            let bytes = self.read_upload(object, &what).await?;
             let path = dir.join(format!("di-{}", index + 1));
-            write(&path, &bytes).await?;
+            self.copy_upload(object, &what, &path).await?;
             inputs.di_tracks.push(path);
             done += 1.0;
             on_progress(done / total);
@@ -93,17 +92,19 @@ impl InputFetcher {
             check(cancel)?;
             let (chain_number, block_number) = position(chains, source);
             let what = format!("chain {chain_number}, block {block_number}");
-            let bytes = match source.source.as_ref().and_then(|s| s.source.as_ref()) {
-                Some(Source::ObjectStoreKey(object)) => self.read_upload(object, &what).await?,
+            let path = dir.join(format!("chain-{chain_number}-block-{block_number}"));
+            match source.source.as_ref().and_then(|s| s.source.as_ref()) {
+                Some(Source::ObjectStoreKey(object)) => {
+                    self.copy_upload(object, &what, &path).await?;
+                }
                 Some(Source::Tone3000Download(download)) => {
-                    self.read_library_file(download, owner, &what).await?
+                    let bytes = self.read_library_file(download, owner, &what).await?;
+                    write(&path, &bytes).await?;
                 }
                 None => {
                     return Err(RenderFailure::Input(format!("{what} has no file")));
                 }
-            };
-            let path = dir.join(format!("chain-{chain_number}-block-{block_number}"));
-            write(&path, &bytes).await?;
+            }
             inputs
                 .blocks
                 .insert((source.chain_id.clone(), source.block_id.clone()), path);
@@ -113,19 +114,29 @@ impl InputFetcher {
         Ok(inputs)
     }
 
-    async fn read_upload(
+    /// Streams an upload into `path` (bounded memory, hash checked).
+    async fn copy_upload(
         &self,
         object: &ObjectStoreRef,
         what: &str,
-    ) -> Result<Bytes, RenderFailure> {
-        match self.blobs.get_verified(&object.key, &object.sha256).await {
-            Ok(bytes) => Ok(bytes),
+        path: &Path,
+    ) -> Result<(), RenderFailure> {
+        match self
+            .blobs
+            .download_verified(&object.key, &object.sha256, path)
+            .await
+        {
+            Ok(_) => Ok(()),
             Err(StorageError::NotFound(_)) => Err(RenderFailure::Input(format!(
                 "the uploaded file of {what} is gone; upload it again"
             ))),
             Err(StorageError::Corrupt { .. }) => Err(RenderFailure::Input(format!(
                 "the uploaded file of {what} is damaged in storage; upload it again"
             ))),
+            Err(StorageError::Io(error)) => {
+                tracing::error!(%error, path = %path.display(), "cannot write to the scratch directory");
+                Err(scratch_failure())
+            }
             Err(error) => {
                 tracing::warn!(%error, "object store read failed");
                 Err(store_unavailable())

@@ -17,6 +17,9 @@ use gts_render::{
 };
 
 use super::inputs::LocalInputs;
+
+/// The contract's default input high-pass, Hz (the engine's too).
+const DEFAULT_HIGH_PASS_HZ: f64 = 80.0;
 use crate::render::RenderFailure;
 
 /// Maps `spec` (with its files in `inputs`) to the engine's spec.
@@ -46,11 +49,17 @@ pub fn shootout_spec(
                 .iter()
                 .map(|block| engine_block(&chain.id, block, inputs))
                 .collect::<Result<Vec<_>, _>>()?;
+            let high_pass_hz = chain.input_high_pass_hz.unwrap_or(DEFAULT_HIGH_PASS_HZ);
             Ok(ChainSpec {
                 name: chain.display_name.clone(),
                 description: chain.description.clone(),
-                high_pass: true,
-                high_pass_hz: 80.0,
+                // 0 turns the chain's input high-pass off.
+                high_pass: high_pass_hz != 0.0,
+                high_pass_hz: if high_pass_hz == 0.0 {
+                    DEFAULT_HIGH_PASS_HZ
+                } else {
+                    high_pass_hz
+                },
                 blocks,
             })
         })
@@ -332,6 +341,23 @@ mod tests {
         assert!(
             matches!(&error, RenderFailure::Input(m) if m.contains("gain_db")),
             "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_chain_input_high_pass_of_zero_turns_it_off() {
+        let (mut spec, inputs) = spec(vec![]);
+        let chain = &mut spec.shootout.as_mut().unwrap().chains[0];
+        chain.input_high_pass_hz = Some(0.0);
+        assert!(!shootout_spec(&spec, &inputs).unwrap().chains[0].high_pass);
+        spec.shootout.as_mut().unwrap().chains[0].input_high_pass_hz = Some(120.0);
+        let mapped = shootout_spec(&spec, &inputs).unwrap();
+        assert!(mapped.chains[0].high_pass);
+        assert_eq!(mapped.chains[0].high_pass_hz, 120.0);
+        spec.shootout.as_mut().unwrap().chains[0].input_high_pass_hz = None;
+        assert_eq!(
+            shootout_spec(&spec, &inputs).unwrap().chains[0].high_pass_hz,
+            80.0
         );
     }
 }
