@@ -7,29 +7,39 @@
 //! `Accept-Ranges: bytes`: one `Range` (`a-b`, `a-`, `-n`) answers 206 with
 //! `Content-Range`, an unsatisfiable one 416; several ranges get the whole file (allowed by
 //! RFC 9110). Content types follow the file extension. HEAD answers the same headers.
+//! Downloads count against the per-IP limit in a count of their own (429 with
+//! `Retry-After` past it), so seeking in a player never starves the address's API calls.
 
 use std::sync::Arc;
 
 use axum::{
     body::Body,
-    extract::State,
+    extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use gts_common::signed_url::UrlSigner;
 use gts_storage::{BlobStore, StorageError};
 
+use crate::rate_limit::RateLimits;
+
 /// What the download route needs.
 #[derive(Clone)]
 pub struct Artifacts {
     signer: Option<UrlSigner>,
     store: BlobStore,
+    limits: RateLimits,
 }
 
 impl Artifacts {
-    /// Downloads verified with `signer` (none: every download is refused) from `store`.
-    pub fn new(signer: Option<UrlSigner>, store: BlobStore) -> Arc<Self> {
-        Arc::new(Self { signer, store })
+    /// Downloads verified with `signer` (none: every download is refused) from `store`,
+    /// counted per client IP by `limits`.
+    pub fn new(signer: Option<UrlSigner>, store: BlobStore, limits: RateLimits) -> Arc<Self> {
+        Arc::new(Self {
+            signer,
+            store,
+            limits,
+        })
     }
 }
 
@@ -114,10 +124,22 @@ fn refusal(status: StatusCode, message: &str) -> Response {
 /// The route handler (GET and HEAD).
 pub async fn download(
     State(artifacts): State<Arc<Artifacts>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    if let Some(wait) = artifacts.limits.check_download(peer.ip()).await {
+        let seconds = wait.as_millis().div_ceil(1000).max(1);
+        let mut response = refusal(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("too many downloads from this network address; try again in {seconds} s"),
+        );
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
     let Some(signer) = &artifacts.signer else {
         return refusal(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -106,6 +106,7 @@ pub async fn serve(
         .with_state(artifacts::Artifacts::new(
             config.artifact_signer.clone(),
             store,
+            rate_limits.clone(),
         ));
     let app: Router = Routes::new(health_service)
         .add_service(reflection)

@@ -113,24 +113,40 @@ impl RateLimits {
             Subject::Ip => "ip",
             Subject::User => "user",
         };
+        let retry_after = self.count(scope, id, limit).await?;
+        let who = match subject {
+            Subject::Ip => "this network address",
+            Subject::User => "this user",
+        };
+        let seconds = retry_after.as_millis().div_ceil(1000).max(1);
+        Some(resource_exhausted(
+            format!(
+                "too many requests from {who}: the limit is {limit} calls per minute; \
+                 try again in {seconds} s"
+            ),
+            retry_after,
+        ))
+    }
+
+    /// Counts one artifact download of `ip` (its own count, at the per-IP limit, so a media
+    /// player's range requests never starve the same address's API calls); how long to wait
+    /// when it is over the limit.
+    pub async fn check_download(&self, ip: IpAddr) -> Option<Duration> {
+        let limit = self.inner.ip_per_minute;
+        if limit == 0 {
+            return None;
+        }
+        self.count("download", &ip.to_string(), limit).await
+    }
+
+    /// Counts one hit of `id` in `scope`; `Some(wait)` when over `limit`. Fails open: a
+    /// Redis error or a slow Redis lets the call through, with a warning.
+    async fn count(&self, scope: &str, id: &str, limit: u64) -> Option<Duration> {
         let parts = ["gateway", "rl", scope, id];
         let hit = self.inner.window.hit(&parts, limit);
         match tokio::time::timeout(REDIS_BUDGET, hit).await {
             Ok(Ok(Verdict::Allowed)) => None,
-            Ok(Ok(Verdict::Limited { retry_after })) => {
-                let who = match subject {
-                    Subject::Ip => "this network address",
-                    Subject::User => "this user",
-                };
-                let seconds = retry_after.as_millis().div_ceil(1000).max(1);
-                Some(resource_exhausted(
-                    format!(
-                        "too many requests from {who}: the limit is {limit} calls per minute; \
-                         try again in {seconds} s"
-                    ),
-                    retry_after,
-                ))
-            }
+            Ok(Ok(Verdict::Limited { retry_after })) => Some(retry_after),
             Ok(Err(error)) => {
                 tracing::warn!(%error, scope, "rate limit not counted: Redis failed; letting the call through");
                 None
