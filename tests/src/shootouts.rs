@@ -1,10 +1,15 @@
-//! Building shootouts as a signed-in browser does: synthesised DI tracks, chunked uploads
-//! over grpc-web, the workspace's fixture models and IRs, blocks and chains.
+//! Building and rendering shootouts as a signed-in browser does: synthesised DI tracks,
+//! chunked uploads over grpc-web, the workspace's fixture models and IRs, blocks and
+//! chains, and the job calls (create, submit, watch) through the gateway.
 
+use futures::StreamExt;
 use gts_proto::v1::{
-    Asset, AssetKind, BeginUploadRequest, Block, CabinetIrBlock, FinishUploadRequest, ModelSource,
-    NamModelBlock, PutChunkRequest, SignalChain, Tone3000ModelRef, block::Kind,
-    model_source::Source, upload_service_client::UploadServiceClient,
+    Asset, AssetKind, BeginUploadRequest, Block, CabinetIrBlock, CreateShootoutRequest, DiTrackRef,
+    FinishUploadRequest, GetJobRequest, Job, JobEvent, ModelSource, NamModelBlock, PutChunkRequest,
+    RenderStage, Shootout, SignalChain, SubmitJobRequest, Tone3000ModelRef, WatchJobRequest,
+    WatchJobResponse, block::Kind, job_event::Event, job_service_client::JobServiceClient,
+    model_source::Source, shootout_service_client::ShootoutServiceClient,
+    upload_service_client::UploadServiceClient,
 };
 
 use crate::{Stack, clients, with_bearer};
@@ -12,13 +17,23 @@ use crate::{Stack, clients, with_bearer};
 /// A 16-bit mono WAV of decaying plucks (three notes, two per second).
 pub fn plucked_wav(seconds: f64, rate: u32) -> Vec<u8> {
     let frames = (seconds * f64::from(rate)) as u32;
-    let mut pcm = Vec::with_capacity(frames as usize * 2);
-    for i in 0..frames {
-        let t = f64::from(i % (rate / 2)) / f64::from(rate);
-        let note = [110.0, 146.83, 196.0][(i / (rate / 2)) as usize % 3];
-        let value = (2.0 * std::f64::consts::PI * note * t).sin() * (-6.0 * t).exp() * 0.6;
-        pcm.extend_from_slice(&((value * 32767.0) as i16).to_le_bytes());
-    }
+    let samples: Vec<f64> = (0..frames)
+        .map(|i| {
+            let t = f64::from(i % (rate / 2)) / f64::from(rate);
+            let note = [110.0, 146.83, 196.0][(i / (rate / 2)) as usize % 3];
+            (2.0 * std::f64::consts::PI * note * t).sin() * (-6.0 * t).exp() * 0.6
+        })
+        .collect();
+    wav_16bit_mono(&samples, rate)
+}
+
+/// A 16-bit PCM mono WAV of `samples` (clamped to ±1), written by hand: the harness has
+/// no WAV crate.
+pub fn wav_16bit_mono(samples: &[f64], rate: u32) -> Vec<u8> {
+    let pcm: Vec<u8> = samples
+        .iter()
+        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())
+        .collect();
     let mut wav = Vec::with_capacity(44 + pcm.len());
     wav.extend_from_slice(b"RIFF");
     wav.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
@@ -52,7 +67,21 @@ pub async fn upload(
     name: &str,
     bytes: &[u8],
 ) -> Asset {
-    let mut client = UploadServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin());
+    try_upload(&stack.gateway_origin(), token, kind, name, bytes)
+        .await
+        .unwrap_or_else(|status| panic!("upload of {name}: {status:?}"))
+}
+
+/// [`upload`] to the gateway at `origin`, answering the first refusal (the demo binary
+/// reports it instead of panicking).
+pub async fn try_upload(
+    origin: &http::Uri,
+    token: &str,
+    kind: AssetKind,
+    name: &str,
+    bytes: &[u8],
+) -> Result<Asset, tonic::Status> {
+    let mut client = UploadServiceClient::with_origin(clients::grpc_web(), origin.clone());
     let upload = client
         .begin_upload(with_bearer(
             BeginUploadRequest {
@@ -63,12 +92,11 @@ pub async fn upload(
             },
             token,
         ))
-        .await
-        .expect("BeginUpload")
+        .await?
         .into_inner()
         .upload
-        .expect("an upload");
-    let chunk = upload.max_chunk_bytes as usize;
+        .ok_or_else(|| tonic::Status::internal("BeginUpload returned no upload"))?;
+    let chunk = (upload.max_chunk_bytes as usize).max(1);
     for (i, data) in bytes.chunks(chunk).enumerate() {
         client
             .put_chunk(with_bearer(
@@ -79,8 +107,7 @@ pub async fn upload(
                 },
                 token,
             ))
-            .await
-            .expect("PutChunk");
+            .await?;
     }
     client
         .finish_upload(with_bearer(
@@ -89,11 +116,175 @@ pub async fn upload(
             },
             token,
         ))
-        .await
-        .expect("FinishUpload")
+        .await?
         .into_inner()
         .asset
-        .expect("an asset")
+        .ok_or_else(|| tonic::Status::internal("FinishUpload returned no asset"))
+}
+
+/// A shootout named `name` of one DI asset (labelled `label`) and `chains`.
+pub fn one_di_shootout(name: &str, di: &Asset, label: &str, chains: Vec<SignalChain>) -> Shootout {
+    Shootout {
+        name: name.into(),
+        di_tracks: vec![DiTrackRef {
+            asset_id: di.id.clone(),
+            label: label.into(),
+        }],
+        chains,
+        ..Default::default()
+    }
+}
+
+/// `CreateShootout` through the gateway; answers the stored shootout.
+pub async fn create_shootout(stack: &Stack, token: &str, draft: Shootout) -> Shootout {
+    ShootoutServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin())
+        .create_shootout(with_bearer(
+            CreateShootoutRequest {
+                shootout: Some(draft),
+            },
+            token,
+        ))
+        .await
+        .expect("CreateShootout")
+        .into_inner()
+        .shootout
+        .expect("a shootout")
+}
+
+/// A job client on the gateway, over grpc-web.
+pub fn jobs(stack: &Stack) -> JobServiceClient<clients::GrpcWebChannel> {
+    JobServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin())
+}
+
+/// `SubmitJob` of `shootout_id` with `idempotency_key`; answers the job.
+pub async fn submit_job(
+    stack: &Stack,
+    token: &str,
+    shootout_id: &str,
+    idempotency_key: &str,
+) -> Job {
+    jobs(stack)
+        .submit_job(with_bearer(
+            SubmitJobRequest {
+                shootout_id: shootout_id.into(),
+                idempotency_key: idempotency_key.into(),
+            },
+            token,
+        ))
+        .await
+        .expect("SubmitJob")
+        .into_inner()
+        .job
+        .expect("a job")
+}
+
+/// `GetJob` of `job_id`.
+pub async fn get_job(stack: &Stack, token: &str, job_id: &str) -> Job {
+    jobs(stack)
+        .get_job(with_bearer(
+            GetJobRequest {
+                job_id: job_id.into(),
+            },
+            token,
+        ))
+        .await
+        .expect("GetJob")
+        .into_inner()
+        .job
+        .expect("a job")
+}
+
+/// `WatchJob` of `job_id` after `after_event_id` (empty: from a fresh snapshot).
+pub async fn watch_job(
+    stack: &Stack,
+    token: &str,
+    job_id: &str,
+    after_event_id: &str,
+) -> tonic::Streaming<WatchJobResponse> {
+    jobs(stack)
+        .watch_job(with_bearer(
+            WatchJobRequest {
+                job_id: job_id.into(),
+                after_event_id: after_event_id.into(),
+            },
+            token,
+        ))
+        .await
+        .expect("WatchJob")
+        .into_inner()
+}
+
+/// Reads `stream` until the engine reports rendering a chain; answers every event read,
+/// that one last (tests act "mid-render" from there).
+pub async fn events_until_rendering(
+    stream: &mut tonic::Streaming<WatchJobResponse>,
+) -> Vec<JobEvent> {
+    let mut seen = Vec::new();
+    while let Some(message) = stream.next().await {
+        let event = message.expect("a watch event").event.expect("an event");
+        let rendering = matches!(&event.event,
+            Some(Event::Progress(p)) if p.stage() == RenderStage::RenderingChain);
+        seen.push(event);
+        if rendering {
+            return seen;
+        }
+    }
+    panic!("the stream ended before a chain rendered: {seen:?}");
+}
+
+/// Every event of `stream` until it ends.
+pub async fn events_to_end(stream: &mut tonic::Streaming<WatchJobResponse>) -> Vec<JobEvent> {
+    let mut events = Vec::new();
+    while let Some(message) = stream.next().await {
+        events.push(message.expect("a watch event").event.expect("an event"));
+    }
+    events
+}
+
+/// An event id (`<ms>-<seq>`, Redis stream style) as a comparable pair.
+pub fn event_position(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').expect("a <ms>-<seq> event id");
+    (ms.parse().expect("ms"), seq.parse().expect("seq"))
+}
+
+/// The logged events of a watch that was resumed: `first` (a stream from its snapshot) and
+/// `resumed` (a stream opened after `first`'s last event id), without the snapshots and
+/// heartbeats. Asserts that the resumed stream starts with its snapshot and that together
+/// they hold every event once, in log order.
+pub fn resumed_log(first: &[JobEvent], resumed: &[JobEvent]) -> Vec<JobEvent> {
+    assert!(
+        matches!(
+            resumed.first().and_then(|e| e.event.as_ref()),
+            Some(Event::Snapshot(_))
+        ),
+        "a resumed stream starts with a snapshot: {resumed:?}"
+    );
+    let logged: Vec<JobEvent> = first
+        .iter()
+        .skip(1)
+        .chain(resumed.iter().skip(1))
+        .filter(|e| !matches!(e.event, Some(Event::Heartbeat(_))))
+        .cloned()
+        .collect();
+    let positions: Vec<(u64, u64)> = logged.iter().map(|e| event_position(&e.event_id)).collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "every event once, in order: {positions:?}"
+    );
+    logged
+}
+
+/// The JCM800 standard WaveNet of the fake TONE3000's library: a real capture's cost.
+pub const STANDARD_WAVENET: (u64, u64) = (51949, 293886);
+
+/// Two chains of the standard WaveNet: on a long DI, a render of seconds, long enough to
+/// act on mid-render.
+pub fn two_standard_chains() -> Vec<SignalChain> {
+    let (tone, model) = STANDARD_WAVENET;
+    vec![
+        chain("A", vec![nam(library(tone, model))]),
+        chain("B", vec![nam(library(tone, model))]),
+    ]
 }
 
 /// A TONE3000 library model.

@@ -436,6 +436,14 @@ impl Stack {
             .expect("sign an access token")
     }
 
+    /// The object store the stack's services share (uploads, cached models, artifacts).
+    pub fn blob_store(&self) -> gts_storage::BlobStore {
+        gts_storage::BlobStore::open(&gts_storage::StorageSettings::Local {
+            root: self.storage.path().join("blobs"),
+        })
+        .expect("open the stack's object store")
+    }
+
     /// A pool on the stack's database, for assertions on stored state.
     pub async fn db_pool(&self) -> sqlx::PgPool {
         sqlx::PgPool::connect(self.db.url())

@@ -14,6 +14,7 @@ use std::{path::Path, process::Stdio, time::Duration};
 use gts_common::Env;
 use gts_e2e::{
     Stack,
+    shootouts::wav_16bit_mono,
     stack::{ServiceHandle, console_dir, ephemeral_listener, service_env},
 };
 
@@ -47,25 +48,8 @@ fn plucked_di(seconds: f64) -> Vec<u8> {
             *sample += out;
         }
     }
-    let pcm: Vec<u8> = samples
-        .iter()
-        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 0.7 * 32767.0) as i16).to_le_bytes())
-        .collect();
-    let mut wav = Vec::with_capacity(44 + pcm.len());
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
-    wav.extend_from_slice(&RATE.to_le_bytes());
-    wav.extend_from_slice(&(RATE * 2).to_le_bytes());
-    wav.extend_from_slice(&2u16.to_le_bytes());
-    wav.extend_from_slice(&16u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
-    wav.extend_from_slice(&pcm);
-    wav
+    let scaled: Vec<f64> = samples.iter().map(|s| s.clamp(-1.0, 1.0) * 0.7).collect();
+    wav_16bit_mono(&scaled, RATE)
 }
 
 /// Writes what the browser uploads: di.wav, amp-a.nam, amp-b.nam, cab.wav.

@@ -6,14 +6,18 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use gts_e2e::{Stack, clients, with_bearer};
+use gts_e2e::{
+    Stack, clients,
+    shootouts::{
+        self, asset, block, create_shootout, event_position, fixture, get_job, jobs,
+        one_di_shootout, plucked_wav, submit_job, upload, watch_job,
+    },
+    with_bearer,
+};
 use gts_proto::v1::{
-    AssetKind, BeginUploadRequest, Block, CancelJobRequest, CreateShootoutRequest, DiTrackRef,
-    FinishUploadRequest, GetJobRequest, JobStatus, ListJobsRequest, ModelSource, NamModelBlock,
-    PingRequest, PutChunkRequest, Shootout, SignalChain, SubmitJobRequest, WatchJobRequest, block,
-    job_event, job_service_client::JobServiceClient, model_source,
-    ops_internal_client::OpsInternalClient, shootout_service_client::ShootoutServiceClient,
-    upload_service_client::UploadServiceClient,
+    AssetKind, CancelJobRequest, JobStatus, ListJobsRequest, ModelSource, NamModelBlock,
+    PingRequest, block, job_event, job_service_client::JobServiceClient,
+    ops_internal_client::OpsInternalClient,
 };
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -396,86 +400,6 @@ async fn without_a_built_console_the_gateway_still_serves_grpc_and_says_how_to_b
     stack.stop().await;
 }
 
-/// A 16-bit mono 48 kHz WAV of decaying plucks, `seconds` long.
-fn plucked_wav(seconds: f64) -> Vec<u8> {
-    const RATE: u32 = 48_000;
-    let frames = (seconds * f64::from(RATE)) as u32;
-    let mut pcm = Vec::with_capacity(frames as usize * 2);
-    for i in 0..frames {
-        let t = f64::from(i % (RATE / 2)) / f64::from(RATE);
-        let note = [110.0, 146.83, 196.0][(i / (RATE / 2)) as usize % 3];
-        let value = (2.0 * std::f64::consts::PI * note * t).sin() * (-6.0 * t).exp() * 0.6;
-        pcm.extend_from_slice(&((value * 32767.0) as i16).to_le_bytes());
-    }
-    let mut wav = Vec::with_capacity(44 + pcm.len());
-    wav.extend_from_slice(b"RIFF");
-    wav.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
-    wav.extend_from_slice(b"WAVEfmt ");
-    wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes());
-    wav.extend_from_slice(&RATE.to_le_bytes());
-    wav.extend_from_slice(&(RATE * 2).to_le_bytes());
-    wav.extend_from_slice(&2u16.to_le_bytes());
-    wav.extend_from_slice(&16u16.to_le_bytes());
-    wav.extend_from_slice(b"data");
-    wav.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
-    wav.extend_from_slice(&pcm);
-    wav
-}
-
-async fn upload(stack: &Stack, token: &str, kind: AssetKind, name: &str, bytes: &[u8]) -> String {
-    let mut client = UploadServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin());
-    let upload = client
-        .begin_upload(with_bearer(
-            BeginUploadRequest {
-                kind: kind as i32,
-                filename: name.into(),
-                size_bytes: bytes.len() as u64,
-                sha256: gts_shootout::sha256_hex(bytes),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .upload
-        .unwrap();
-    let chunk = upload.max_chunk_bytes as usize;
-    for (i, data) in bytes.chunks(chunk).enumerate() {
-        client
-            .put_chunk(with_bearer(
-                PutChunkRequest {
-                    upload_id: upload.upload_id.clone(),
-                    offset: (i * chunk) as u64,
-                    data: data.to_vec(),
-                },
-                token,
-            ))
-            .await
-            .unwrap();
-    }
-    client
-        .finish_upload(with_bearer(
-            FinishUploadRequest {
-                upload_id: upload.upload_id,
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .asset
-        .unwrap()
-        .id
-}
-
-/// An event id (`<ms>-<seq>`, Redis stream style) as a comparable pair.
-fn stream_position(id: &str) -> (u64, u64) {
-    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
-    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
-}
-
 fn terminal(status: i32) -> bool {
     matches!(
         JobStatus::try_from(status),
@@ -499,81 +423,43 @@ async fn watch_job_events_pass_through_the_gateway_as_they_happen() {
         token,
         AssetKind::DiTrack,
         "long.wav",
-        &plucked_wav(40.0),
+        &plucked_wav(40.0, 48_000),
     )
     .await;
-    let model_bytes = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/nam/wavenet_a1_standard.nam"),
-    )
-    .unwrap();
     let model = upload(
         &stack,
         token,
         AssetKind::NamModel,
         "standard.nam",
-        &model_bytes,
+        &fixture("nam/wavenet_a1_standard.nam"),
     )
     .await;
-    let chain = |name: &str, gain: f64| SignalChain {
-        display_name: name.to_owned(),
-        blocks: vec![Block {
-            kind: Some(block::Kind::NamModel(NamModelBlock {
-                source: Some(ModelSource {
-                    source: Some(model_source::Source::AssetId(model.clone())),
-                }),
+    let chain = |name: &str, gain: f64| {
+        let model = Some(ModelSource {
+            source: Some(asset(&model)),
+        });
+        shootouts::chain(
+            name,
+            vec![block(block::Kind::NamModel(NamModelBlock {
+                source: model,
                 input_gain_db: gain,
-            })),
-            ..Default::default()
-        }],
-        ..Default::default()
+            }))],
+        )
     };
-    let shootout = ShootoutServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin())
-        .create_shootout(with_bearer(
-            CreateShootoutRequest {
-                shootout: Some(Shootout {
-                    name: "stream test".to_owned(),
-                    di_tracks: vec![DiTrackRef {
-                        asset_id: di,
-                        label: "DI".to_owned(),
-                    }],
-                    chains: vec![chain("A", 0.0), chain("B", 6.0)],
-                    ..Default::default()
-                }),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .shootout
-        .unwrap();
-
-    let mut jobs = JobServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin());
-    let job = jobs
-        .submit_job(with_bearer(
-            SubmitJobRequest {
-                shootout_id: shootout.id,
-                idempotency_key: "stream-test".to_owned(),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .job
-        .unwrap();
-    let mut stream = jobs
-        .watch_job(with_bearer(
-            WatchJobRequest {
-                job_id: job.id.clone(),
-                after_event_id: String::new(),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let shootout = create_shootout(
+        &stack,
+        token,
+        one_di_shootout(
+            "stream test",
+            &di,
+            "DI",
+            vec![chain("A", 0.0), chain("B", 6.0)],
+        ),
+    )
+    .await;
+    let mut jobs = jobs(&stack);
+    let job = submit_job(&stack, token, &shootout.id, "stream-test").await;
+    let mut stream = watch_job(&stack, token, &job.id, "").await;
 
     // The first event (the snapshot) is in hand…
     let first = tokio::time::timeout(Duration::from_secs(30), stream.message())
@@ -588,18 +474,7 @@ async fn watch_job_events_pass_through_the_gateway_as_they_happen() {
     };
     assert!(!terminal(snapshot.status), "{snapshot:?}");
     // …while the job is still unfinished.
-    let now = jobs
-        .get_job(with_bearer(
-            GetJobRequest {
-                job_id: job.id.clone(),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .job
-        .unwrap();
+    let now = get_job(&stack, token, &job.id).await;
     assert!(
         !terminal(now.status),
         "the first event arrived only after the job ended: {now:?}"
@@ -629,7 +504,7 @@ async fn watch_job_events_pass_through_the_gateway_as_they_happen() {
         }
         if !matches!(event.event, Some(job_event::Event::Heartbeat(_))) {
             assert!(
-                stream_position(&event.event_id) >= stream_position(&last_id),
+                event_position(&event.event_id) >= event_position(&last_id),
                 "events out of order: {} after {last_id}",
                 event.event_id
             );

@@ -11,15 +11,17 @@ use std::time::Duration;
 use futures::StreamExt;
 use gts_common::signed_url::UrlSigner;
 use gts_e2e::{
-    Stack, clients,
-    shootouts::{asset, block, cabinet, chain, fixture, library, nam, plucked_wav, upload},
+    Stack,
+    shootouts::{
+        asset, block, cabinet, chain, create_shootout, events_until_rendering, fixture, get_job,
+        jobs, library, nam, one_di_shootout, plucked_wav, submit_job, two_standard_chains, upload,
+        watch_job,
+    },
     stack::with_bearer,
 };
 use gts_proto::v1::{
-    ArtifactKind, CreateShootoutRequest, DiTrackRef, GainBlock, GetArtifactUrlRequest,
-    GetJobRequest, JobStatus, ListArtifactsRequest, NoiseGateBlock, RenderStage, Shootout,
-    SignalChain, SubmitJobRequest, WatchJobRequest, block::Kind, job_event::Event,
-    job_service_client::JobServiceClient, shootout_service_client::ShootoutServiceClient,
+    ArtifactKind, GainBlock, GetArtifactUrlRequest, JobStatus, ListArtifactsRequest,
+    NoiseGateBlock, RenderStage, SignalChain, WatchJobRequest, block::Kind, job_event::Event,
 };
 use http_body_util::{BodyExt, Empty};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
@@ -71,81 +73,44 @@ async fn a_four_chain_shootout_renders_and_its_ab_downloads_through_the_gateway(
         &fixture("irs/4x12-classic.wav"),
     )
     .await;
-    let draft = Shootout {
-        name: "Four amps".into(),
-        di_tracks: vec![DiTrackRef {
-            asset_id: di.id.clone(),
-            label: "Riff".into(),
-        }],
-        chains: vec![
-            chain(
-                "JCM800",
-                vec![nam(library(51949, 293886)), cabinet(library(33510, 220300))],
-            ),
-            chain("Uploaded", vec![nam(asset(&model)), cabinet(asset(&ir))]),
-            SignalChain {
-                // This one without the input high-pass.
-                input_high_pass_hz: Some(0.0),
-                ..chain(
-                    "Klon",
-                    vec![nam(library(2699, 150044)), cabinet(asset(&ir))],
-                )
-            },
-            chain(
-                "Uploaded, gated",
-                vec![
-                    block(Kind::NoiseGate(NoiseGateBlock {
-                        threshold_db: -70.0,
-                        release_ms: None,
-                    })),
-                    nam(asset(&model)),
-                    block(Kind::Gain(GainBlock { gain_db: -3.0 })),
-                    cabinet(asset(&ir)),
-                ],
-            ),
-        ],
-        ..Default::default()
-    };
-    let shootout = ShootoutServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin())
-        .create_shootout(with_bearer(
-            CreateShootoutRequest {
-                shootout: Some(draft),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .shootout
-        .unwrap();
-
-    let mut jobs = JobServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin());
-    let job = jobs
-        .submit_job(with_bearer(
-            SubmitJobRequest {
-                shootout_id: shootout.id.clone(),
-                idempotency_key: "render-1".into(),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .job
-        .unwrap();
+    let chains = vec![
+        chain(
+            "JCM800",
+            vec![nam(library(51949, 293886)), cabinet(library(33510, 220300))],
+        ),
+        chain("Uploaded", vec![nam(asset(&model)), cabinet(asset(&ir))]),
+        SignalChain {
+            // This one without the input high-pass.
+            input_high_pass_hz: Some(0.0),
+            ..chain(
+                "Klon",
+                vec![nam(library(2699, 150044)), cabinet(asset(&ir))],
+            )
+        },
+        chain(
+            "Uploaded, gated",
+            vec![
+                block(Kind::NoiseGate(NoiseGateBlock {
+                    threshold_db: -70.0,
+                    release_ms: None,
+                })),
+                nam(asset(&model)),
+                block(Kind::Gain(GainBlock { gain_db: -3.0 })),
+                cabinet(asset(&ir)),
+            ],
+        ),
+    ];
+    let shootout = create_shootout(
+        &stack,
+        token,
+        one_di_shootout("Four amps", &di, "Riff", chains),
+    )
+    .await;
+    let mut jobs = jobs(&stack);
+    let job = submit_job(&stack, token, &shootout.id, "render-1").await;
 
     // Watch to the end: a snapshot first, then progress, then the terminal change.
-    let mut stream = jobs
-        .watch_job(with_bearer(
-            WatchJobRequest {
-                job_id: job.id.clone(),
-                after_event_id: String::new(),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = watch_job(&stack, token, &job.id, "").await;
     let mut first = true;
     let mut overall = Vec::new();
     let mut stages = Vec::new();
@@ -208,18 +173,7 @@ async fn a_four_chain_shootout_renders_and_its_ab_downloads_through_the_gateway(
     );
 
     // The job carries per-chain results, levelled to the target.
-    let done = jobs
-        .get_job(with_bearer(
-            GetJobRequest {
-                job_id: job.id.clone(),
-            },
-            token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .job
-        .unwrap();
+    let done = get_job(&stack, token, &job.id).await;
     assert_eq!(done.status(), JobStatus::Succeeded);
     assert_eq!(done.chain_results.len(), 4);
     for result in &done.chain_results {
@@ -388,61 +342,17 @@ async fn cancelling_a_real_render_stops_it_and_leaves_no_artifacts() {
         &plucked_wav(30.0, 48_000),
     )
     .await;
-    let shootout = ShootoutServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin())
-        .create_shootout(with_bearer(
-            CreateShootoutRequest {
-                shootout: Some(Shootout {
-                    name: "Cancelled".into(),
-                    di_tracks: vec![DiTrackRef {
-                        asset_id: di.id.clone(),
-                        label: String::new(),
-                    }],
-                    chains: vec![
-                        chain("A", vec![nam(library(51949, 293886))]),
-                        chain("B", vec![nam(library(51949, 293886))]),
-                    ],
-                    ..Default::default()
-                }),
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .shootout
-        .unwrap();
-    let mut jobs = JobServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin());
-    let job = jobs
-        .submit_job(with_bearer(
-            SubmitJobRequest {
-                shootout_id: shootout.id.clone(),
-                idempotency_key: "cancel".into(),
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .job
-        .unwrap();
-    let mut stream = jobs
-        .watch_job(with_bearer(
-            WatchJobRequest {
-                job_id: job.id.clone(),
-                after_event_id: String::new(),
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let shootout = create_shootout(
+        &stack,
+        &token,
+        one_di_shootout("Cancelled", &di, "", two_standard_chains()),
+    )
+    .await;
+    let mut jobs = jobs(&stack);
+    let job = submit_job(&stack, &token, &shootout.id, "cancel").await;
+    let mut stream = watch_job(&stack, &token, &job.id, "").await;
     // Cancel once the engine is rendering a chain.
-    while let Some(message) = stream.next().await {
-        let event = message.unwrap().event.unwrap().event.unwrap();
-        if matches!(event, Event::Progress(ref p) if p.stage() == RenderStage::RenderingChain) {
-            break;
-        }
-    }
+    events_until_rendering(&mut stream).await;
     jobs.cancel_job(with_bearer(
         gts_proto::v1::CancelJobRequest {
             job_id: job.id.clone(),
@@ -463,23 +373,9 @@ async fn cancelling_a_real_render_stops_it_and_leaves_no_artifacts() {
         .await
         .expect("the stream ends after the cancellation");
     assert_eq!(last_change, Some(JobStatus::Cancelled));
-    let done = jobs
-        .get_job(with_bearer(
-            GetJobRequest {
-                job_id: job.id.clone(),
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .job
-        .unwrap();
+    let done = get_job(&stack, &token, &job.id).await;
     assert_eq!(done.status(), JobStatus::Cancelled);
-    let store = gts_storage::BlobStore::open(&gts_storage::StorageSettings::Local {
-        root: stack.storage.path().join("blobs"),
-    })
-    .unwrap();
+    let store = stack.blob_store();
     // The runner cleans up after the render stops, a moment after the status changed:
     // wait for the clean state (bounded), which a leak would never reach.
     let scratch = stack.storage.path().join("scratch");

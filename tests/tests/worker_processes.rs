@@ -7,19 +7,17 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use gts_e2e::{
     Stack,
     binaries::{RunningBinary, command, free_local_addr},
-    clients,
-    shootouts::{asset, cabinet, chain, fixture, library, nam, plucked_wav, upload},
+    shootouts::{
+        STANDARD_WAVENET, asset, cabinet, chain, create_shootout, events_to_end,
+        events_until_rendering, fixture, jobs, library, nam, one_di_shootout, plucked_wav,
+        resumed_log, submit_job, upload, watch_job,
+    },
     stack::with_bearer,
 };
-use gts_proto::v1::{
-    AssetKind, CreateShootoutRequest, DiTrackRef, JobEvent, JobStatus, ListArtifactsRequest,
-    RenderStage, Shootout, SubmitJobRequest, WatchJobRequest, job_event::Event,
-    job_service_client::JobServiceClient, shootout_service_client::ShootoutServiceClient,
-};
+use gts_proto::v1::{AssetKind, JobStatus, ListArtifactsRequest, job_event::Event};
 
 /// A worker process for `stack`, named `host` (its leases carry the name).
 async fn worker_process(stack: &Stack, host: &str) -> RunningBinary {
@@ -36,10 +34,6 @@ async fn worker_process(stack: &Stack, host: &str) -> RunningBinary {
         ("HOSTNAME", host.to_owned()),
     ]);
     RunningBinary::start(worker).await
-}
-
-fn event_of(message: &JobEvent) -> &Event {
-    message.event.as_ref().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,78 +56,27 @@ async fn a_killed_workers_job_completes_on_the_other_with_one_set_of_artifacts()
         &fixture("irs/1x12-ac15.wav"),
     )
     .await;
-    let standard = || nam(library(51949, 293886));
-    let shootout = ShootoutServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin())
-        .create_shootout(with_bearer(
-            CreateShootoutRequest {
-                shootout: Some(Shootout {
-                    name: "Crash test".into(),
-                    di_tracks: vec![DiTrackRef {
-                        asset_id: di.id.clone(),
-                        label: String::new(),
-                    }],
-                    chains: vec![
-                        chain("A", vec![standard(), cabinet(asset(&ir))]),
-                        chain("B", vec![standard()]),
-                    ],
-                    ..Default::default()
-                }),
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .shootout
-        .unwrap();
+    let standard = || nam(library(STANDARD_WAVENET.0, STANDARD_WAVENET.1));
+    let chains = vec![
+        chain("A", vec![standard(), cabinet(asset(&ir))]),
+        chain("B", vec![standard()]),
+    ];
+    let shootout = create_shootout(
+        &stack,
+        &token,
+        one_di_shootout("Crash test", &di, "", chains),
+    )
+    .await;
 
     let mut workers = vec![
         ("worker-a", worker_process(&stack, "worker-a").await),
         ("worker-b", worker_process(&stack, "worker-b").await),
     ];
-    let mut jobs = JobServiceClient::with_origin(clients::grpc_web(), stack.gateway_origin());
-    let job = jobs
-        .submit_job(with_bearer(
-            SubmitJobRequest {
-                shootout_id: shootout.id.clone(),
-                idempotency_key: "crash".into(),
-            },
-            &token,
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .job
-        .unwrap();
-    let watch = |after: String| {
-        let mut jobs = jobs.clone();
-        let (job_id, token) = (job.id.clone(), token.clone());
-        async move {
-            jobs.watch_job(with_bearer(
-                WatchJobRequest {
-                    job_id,
-                    after_event_id: after,
-                },
-                &token,
-            ))
-            .await
-            .unwrap()
-            .into_inner()
-        }
-    };
+    let job = submit_job(&stack, &token, &shootout.id, "crash").await;
 
     // Watch until the first attempt is rendering a chain.
-    let mut stream = watch(String::new()).await;
-    let mut seen: Vec<JobEvent> = Vec::new();
-    while let Some(message) = stream.next().await {
-        let event = message.unwrap().event.unwrap();
-        let rendering = matches!(event_of(&event),
-            Event::Progress(p) if p.stage() == RenderStage::RenderingChain);
-        seen.push(event);
-        if rendering {
-            break;
-        }
-    }
+    let mut stream = watch_job(&stack, &token, &job.id, "").await;
+    let seen = events_until_rendering(&mut stream).await;
     drop(stream);
 
     // kill -9 whoever holds the lease.
@@ -156,37 +99,15 @@ async fn a_killed_workers_job_completes_on_the_other_with_one_set_of_artifacts()
 
     // Reconnect from the last event seen: the rest arrives once, in order, to the end.
     let last_id = seen.last().unwrap().event_id.clone();
-    let mut stream = watch(last_id).await;
-    let mut rest: Vec<JobEvent> = Vec::new();
-    let finish = async {
-        while let Some(message) = stream.next().await {
-            rest.push(message.unwrap().event.unwrap());
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(240), finish)
+    let mut stream = watch_job(&stack, &token, &job.id, &last_id).await;
+    let rest = tokio::time::timeout(Duration::from_secs(240), events_to_end(&mut stream))
         .await
         .expect("the job completes on the surviving worker");
-    assert!(matches!(event_of(&rest[0]), Event::Snapshot(_)));
-    let logged: Vec<&JobEvent> = seen[1..]
-        .iter()
-        .chain(&rest[1..])
-        .filter(|e| !matches!(event_of(e), Event::Heartbeat(_)))
-        .collect();
-    let ids: Vec<(u64, u64)> = logged
-        .iter()
-        .map(|e| {
-            let (ms, seq) = e.event_id.split_once('-').unwrap();
-            (ms.parse().unwrap(), seq.parse().unwrap())
-        })
-        .collect();
-    assert!(
-        ids.windows(2).all(|pair| pair[0] < pair[1]),
-        "every event once, in order: {ids:?}"
-    );
+    let logged = resumed_log(&seen, &rest);
     let changes: Vec<(JobStatus, u32)> = logged
         .iter()
-        .filter_map(|e| match event_of(e) {
-            Event::StatusChange(c) => Some((c.to_status(), c.attempt)),
+        .filter_map(|e| match &e.event {
+            Some(Event::StatusChange(c)) => Some((c.to_status(), c.attempt)),
             _ => None,
         })
         .collect();
@@ -198,7 +119,7 @@ async fn a_killed_workers_job_completes_on_the_other_with_one_set_of_artifacts()
     assert!(changes.contains(&(JobStatus::Running, 2)), "{changes:?}");
 
     // Exactly one set of artifacts: the rows and the stored files agree, no duplicates.
-    let artifacts = jobs
+    let artifacts = jobs(&stack)
         .list_artifacts(with_bearer(
             ListArtifactsRequest {
                 job_id: job.id.clone(),
@@ -211,10 +132,7 @@ async fn a_killed_workers_job_completes_on_the_other_with_one_set_of_artifacts()
         .artifacts;
     let mut names: Vec<String> = artifacts.iter().map(|a| a.filename.clone()).collect();
     names.sort();
-    let store = gts_storage::BlobStore::open(&gts_storage::StorageSettings::Local {
-        root: stack.storage.path().join("blobs"),
-    })
-    .unwrap();
+    let store = stack.blob_store();
     let stored: Vec<String> = store
         .list(&format!("jobs/{}/", job.id))
         .await

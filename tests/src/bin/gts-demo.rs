@@ -14,7 +14,7 @@ use futures::StreamExt;
 use gts_e2e::{
     clients::{self, GrpcWebChannel},
     health::wait_for_status,
-    shootouts::{cabinet, chain, library, nam, plucked_wav},
+    shootouts::{cabinet, chain, library, nam, plucked_wav, try_upload},
     stack::follow_authorize,
     with_bearer,
 };
@@ -25,7 +25,6 @@ use gts_proto::v1::{
     SubmitJobRequest, WatchJobRequest, auth_service_client::AuthServiceClient, job_event::Event,
     job_service_client::JobServiceClient, library_service_client::LibraryServiceClient,
     ops_internal_client::OpsInternalClient, shootout_service_client::ShootoutServiceClient,
-    upload_service_client::UploadServiceClient,
 };
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -195,51 +194,10 @@ async fn upload(
     name: &str,
     bytes: &[u8],
 ) -> Result<String, String> {
-    use gts_proto::v1::{BeginUploadRequest, FinishUploadRequest, PutChunkRequest};
-    let mut client = UploadServiceClient::with_origin(clients::grpc_web(), gateway.clone());
-    let fail = |what: &str, s: tonic::Status| format!("{what} of {name} failed: {s}");
-    let upload = client
-        .begin_upload(with_bearer(
-            BeginUploadRequest {
-                kind: kind as i32,
-                filename: name.into(),
-                size_bytes: bytes.len() as u64,
-                sha256: gts_shootout::sha256_hex(bytes),
-            },
-            token,
-        ))
+    try_upload(gateway, token, kind, name, bytes)
         .await
-        .map_err(|s| fail("BeginUpload", s))?
-        .into_inner()
-        .upload
-        .ok_or("BeginUpload returned no upload")?;
-    let chunk = (upload.max_chunk_bytes as usize).max(1);
-    for (index, data) in bytes.chunks(chunk).enumerate() {
-        client
-            .put_chunk(with_bearer(
-                PutChunkRequest {
-                    upload_id: upload.upload_id.clone(),
-                    offset: (index * chunk) as u64,
-                    data: data.to_vec(),
-                },
-                token,
-            ))
-            .await
-            .map_err(|s| fail("PutChunk", s))?;
-    }
-    let asset = client
-        .finish_upload(with_bearer(
-            FinishUploadRequest {
-                upload_id: upload.upload_id,
-            },
-            token,
-        ))
-        .await
-        .map_err(|s| fail("FinishUpload", s))?
-        .into_inner()
-        .asset
-        .ok_or("FinishUpload returned no asset")?;
-    Ok(asset.id)
+        .map(|asset| asset.id)
+        .map_err(|status| format!("the upload of {name} failed: {status}"))
 }
 
 /// The main job: build, submit, watch and download a 4-chain shootout.
