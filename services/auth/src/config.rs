@@ -84,12 +84,7 @@ impl Config {
                 reason: "must be between 1 and 900 seconds".to_owned(),
             });
         }
-        let base_url = env
-            .url_or(
-                "GTS_TONE3000_URL",
-                &["http", "https"],
-                "https://www.tone3000.com/api/v1",
-            )?
+        let base_url = gts_common::settings::tone3000_url(env)?
             .to_string()
             .trim_end_matches('/')
             .to_owned();
@@ -126,7 +121,7 @@ impl Config {
             login_attempt_ttl: Duration::from_secs(env.or("GTS_LOGIN_ATTEMPT_TTL_SECS", 600)?),
             tone3000: Tone3000Settings {
                 base_url,
-                client_id: env.or("GTS_TONE3000_CLIENT_ID", "t3k_pub_gts_fake".to_owned())?,
+                client_id: gts_common::settings::tone3000_client_id(env)?,
                 redirect_uri,
                 timeout: env.millis_or("GTS_TONE3000_TIMEOUT_MS", Duration::from_secs(5))?,
             },

@@ -5,6 +5,24 @@ use std::{net::SocketAddr, time::Duration};
 
 use crate::config::{ConfigError, Env};
 
+/// TONE3000's API base unless `GTS_TONE3000_URL` says otherwise.
+pub const DEFAULT_TONE3000_URL: &str = "https://www.tone3000.com/api/v1";
+/// The OAuth client id (publishable key) unless `GTS_TONE3000_CLIENT_ID` says otherwise.
+pub const DEFAULT_TONE3000_CLIENT_ID: &str = "t3k_pub_gts_fake";
+
+/// TONE3000's API base (`GTS_TONE3000_URL`), read alike by every service that calls it.
+pub fn tone3000_url(env: &Env) -> Result<url::Url, ConfigError> {
+    env.url_or("GTS_TONE3000_URL", &["http", "https"], DEFAULT_TONE3000_URL)
+}
+
+/// The TONE3000 OAuth client id (`GTS_TONE3000_CLIENT_ID`).
+pub fn tone3000_client_id(env: &Env) -> Result<String, ConfigError> {
+    env.or(
+        "GTS_TONE3000_CLIENT_ID",
+        DEFAULT_TONE3000_CLIENT_ID.to_owned(),
+    )
+}
+
 /// Shared settings of a backend service.
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {

@@ -50,12 +50,8 @@ impl Config {
             service: ServiceSettings::from_env(env, "GTS_SHOOTOUT_LISTEN", "127.0.0.1:50052")?,
             auth: gts_common::auth::VerifierSettings::from_env(env)?,
             storage: StorageSettings::from_env(env)?,
-            tone3000_url: env.url_or(
-                "GTS_TONE3000_URL",
-                &["http", "https"],
-                "https://www.tone3000.com/api/v1",
-            )?,
-            tone3000_client_id: env.or("GTS_TONE3000_CLIENT_ID", "t3k_pub_gts_fake".to_owned())?,
+            tone3000_url: gts_common::settings::tone3000_url(env)?,
+            tone3000_client_id: gts_common::settings::tone3000_client_id(env)?,
             library_cache_ttl: env
                 .millis_or("GTS_LIBRARY_CACHE_TTL_MS", Duration::from_secs(60))?,
             uploads: UploadSettings {

@@ -58,6 +58,13 @@ impl From<object_store::Error> for StorageError {
     }
 }
 
+/// What [`BlobStore::put_file`] wrote: its lowercase hex SHA-256 and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    pub sha256: String,
+    pub size_bytes: u64,
+}
+
 /// Where blobs are kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageSettings {
@@ -199,8 +206,11 @@ impl BlobStore {
     }
 
     /// Streams the local file at `path` to `key` in parts.
-    pub async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+    /// Answers the SHA-256 and size of what was written, hashed on the way.
+    pub async fn put_file(&self, key: &str, path: &Path) -> Result<FileDigest, StorageError> {
         let mut file = tokio::fs::File::open(path).await?;
+        let mut hasher = Sha256::new();
+        let mut size_bytes = 0u64;
         let upload = self.store.put_multipart(&ObjectPath::from(key)).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         let mut buffer = vec![0u8; 1024 * 1024];
@@ -215,11 +225,17 @@ impl BlobStore {
             if read == 0 {
                 break;
             }
+            let chunk = buffer.get(..read).unwrap_or_default();
+            hasher.update(chunk);
+            size_bytes += read as u64;
             writer.wait_for_capacity(4).await?;
-            writer.write(buffer.get(..read).unwrap_or_default());
+            writer.write(chunk);
         }
         writer.finish().await?;
-        Ok(())
+        Ok(FileDigest {
+            sha256: hex::encode(hasher.finalize()),
+            size_bytes,
+        })
     }
 
     /// Whether a blob exists under `key`.
@@ -390,7 +406,14 @@ mod tests {
         let sha = sha256_hex(&data);
         let key = content_key(&sha);
         assert!(!store.exists(&key).await.unwrap());
-        store.put_file(&key, &source).await.unwrap();
+        let digest = store.put_file(&key, &source).await.unwrap();
+        assert_eq!(
+            digest,
+            FileDigest {
+                sha256: sha.clone(),
+                size_bytes: data.len() as u64
+            }
+        );
         assert!(store.exists(&key).await.unwrap());
         assert_eq!(
             store.get_verified(&key, &sha).await.unwrap().as_ref(),

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use gts_proto::v1::ArtifactKind;
-use sha2::{Digest, Sha256};
+use gts_storage::FileDigest;
 use uuid::Uuid;
 
 /// An artifact store failure (always worth a retry).
@@ -24,8 +24,9 @@ pub struct StoreError(pub String);
 pub trait ArtifactStore: Send + Sync + 'static {
     /// Stores (or overwrites) `key`.
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
-    /// Stores (or overwrites) `key` with the content of a local file, in bounded memory.
-    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError>;
+    /// Stores (or overwrites) `key` with the content of a local file, in bounded memory;
+    /// answers the SHA-256 and size of what it stored.
+    async fn put_file(&self, key: &str, path: &Path) -> Result<FileDigest, StoreError>;
     /// Removes every key starting with `prefix` (a `.../` directory-like prefix).
     async fn remove_prefix(&self, prefix: &str) -> Result<(), StoreError>;
     /// The keys starting with `prefix`, sorted (for checks and clean-up).
@@ -80,11 +81,8 @@ impl JobArtifacts {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> Result<StoredArtifact, ArtifactError> {
-        if !is_plain_filename(filename) {
-            return Err(ArtifactError::BadFilename(filename.to_owned()));
-        }
-        let object_key = format!("{}{filename}", job_prefix(self.job_id));
-        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let object_key = self.key_of(filename)?;
+        let sha256 = gts_storage::sha256_hex(&bytes);
         let size_bytes = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         self.store.put(&object_key, bytes).await?;
         Ok(StoredArtifact {
@@ -107,14 +105,8 @@ impl JobArtifacts {
         content_type: &str,
         path: &Path,
     ) -> Result<StoredArtifact, ArtifactError> {
-        if !is_plain_filename(filename) {
-            return Err(ArtifactError::BadFilename(filename.to_owned()));
-        }
-        let object_key = format!("{}{filename}", job_prefix(self.job_id));
-        let (sha256, size_bytes) = hash_file(path)
-            .await
-            .map_err(|error| StoreError(format!("cannot read {filename}: {error}")))?;
-        self.store.put_file(&object_key, path).await?;
+        let object_key = self.key_of(filename)?;
+        let FileDigest { sha256, size_bytes } = self.store.put_file(&object_key, path).await?;
         Ok(StoredArtifact {
             kind,
             chain_index,
@@ -126,25 +118,18 @@ impl JobArtifacts {
         })
     }
 
+    /// The object key of `filename` in this job, if it is a plain file name.
+    fn key_of(&self, filename: &str) -> Result<String, ArtifactError> {
+        if is_plain_filename(filename) {
+            Ok(format!("{}{filename}", job_prefix(self.job_id)))
+        } else {
+            Err(ArtifactError::BadFilename(filename.to_owned()))
+        }
+    }
+
     /// Removes every artifact of the job (after a cancellation).
     pub async fn remove_all(&self) -> Result<(), StoreError> {
         self.store.remove_prefix(&job_prefix(self.job_id)).await
-    }
-}
-
-async fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
-    use tokio::io::AsyncReadExt;
-    let mut file = tokio::fs::File::open(path).await?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let read = file.read(&mut buffer).await?;
-        if read == 0 {
-            return Ok((hex::encode(hasher.finalize()), size));
-        }
-        size += read as u64;
-        hasher.update(buffer.get(..read).unwrap_or_default());
     }
 }
 
@@ -165,7 +150,7 @@ impl ArtifactStore for gts_storage::BlobStore {
         self.put_bytes(key, bytes.into()).await.map_err(store_error)
     }
 
-    async fn put_file(&self, key: &str, path: &Path) -> Result<(), StoreError> {
+    async fn put_file(&self, key: &str, path: &Path) -> Result<FileDigest, StoreError> {
         gts_storage::BlobStore::put_file(self, key, path)
             .await
             .map_err(store_error)
@@ -234,7 +219,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(plot.size_bytes, 4);
-        assert_eq!(plot.sha256, hex::encode(Sha256::digest(b"plot")));
+        assert_eq!(plot.sha256, gts_storage::sha256_hex(b"plot"));
         JobArtifacts::new(store.clone(), other)
             .put(ArtifactKind::AbFlac, None, "ab.flac", "audio/flac", vec![1])
             .await

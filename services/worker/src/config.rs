@@ -75,12 +75,8 @@ impl RenderSettings {
                 "GTS_WORKER_MAX_DOWNLOAD_BYTES",
                 env.or("GTS_WORKER_MAX_DOWNLOAD_BYTES", 64u64 << 20)?,
             )?,
-            tone3000_url: env.url_or(
-                "GTS_TONE3000_URL",
-                &["http", "https"],
-                "https://www.tone3000.com/api/v1",
-            )?,
-            tone3000_client_id: env.or("GTS_TONE3000_CLIENT_ID", "t3k_pub_gts_fake".to_owned())?,
+            tone3000_url: gts_common::settings::tone3000_url(env)?,
+            tone3000_client_id: gts_common::settings::tone3000_client_id(env)?,
         })
     }
 }

@@ -87,11 +87,20 @@ impl ArtifactStore for MemoryArtifactStore {
         Ok(())
     }
 
-    async fn put_file(&self, key: &str, path: &std::path::Path) -> Result<(), StoreError> {
+    async fn put_file(
+        &self,
+        key: &str,
+        path: &std::path::Path,
+    ) -> Result<gts_storage::FileDigest, StoreError> {
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|error| StoreError(error.to_string()))?;
-        self.put(key, bytes).await
+        let digest = gts_storage::FileDigest {
+            sha256: gts_storage::sha256_hex(&bytes),
+            size_bytes: bytes.len() as u64,
+        };
+        self.put(key, bytes).await?;
+        Ok(digest)
     }
 
     async fn remove_prefix(&self, prefix: &str) -> Result<(), StoreError> {
