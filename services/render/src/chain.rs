@@ -141,7 +141,7 @@ impl PreparedChain {
         output_rate: u32,
         tail_seconds: f64,
         cancel: &CancelToken,
-        on_progress: &mut dyn FnMut(f32),
+        on_progress: &(dyn Fn(f32) + Sync),
     ) -> Result<Vec<f32>> {
         let rate = self.processing_rate;
         let name = self.spec.name.clone();
@@ -168,8 +168,8 @@ impl PreparedChain {
         {
             cancel.check()?;
             let base = index as f32 / block_count;
-            let mut inner = |f: f32| on_progress(base + f / block_count);
-            signal = apply_block(block, prepared, signal, rate, cancel, &mut inner)?;
+            let inner = |f: f32| on_progress(base + f / block_count);
+            signal = apply_block(block, prepared, signal, rate, cancel, &inner)?;
             check_sane(&signal, &name, &format!("block {index} ({})", block.kind()))?;
             on_progress((index + 1) as f32 / block_count);
         }
@@ -189,7 +189,7 @@ fn apply_block(
     mut signal: Vec<f32>,
     rate: u32,
     cancel: &CancelToken,
-    on_progress: &mut dyn FnMut(f32),
+    on_progress: &(dyn Fn(f32) + Sync),
 ) -> Result<Vec<f32>> {
     match (block, prepared) {
         (Block::Nam { input_gain_db, .. }, Prepared::Nam(amp)) => {

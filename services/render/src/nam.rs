@@ -1,20 +1,38 @@
 //! NAM model loading (validated) and inference with a pre-rolled start.
 //!
-//! Contract: [`NamAmp::load`] reads a `.nam` file, and before nam-rs allocates anything
-//! proportional to the config it checks every dimension against fixed bounds (a real
+//! Contract: [`NamAmp::load`] reads a `.nam` file, and before anything is allocated
+//! in proportion to the config it checks every dimension against fixed bounds (a real
 //! capture is far below them), the weights for NaN/inf, the receptive field and the
-//! sample rate; anything else is [`RenderError::InvalidModel`]. [`NamAmp::process`]
+//! sample rate; nam-rs then parses and checks the structure (weight counts, widths);
+//! anything else is [`RenderError::InvalidModel`]. The forward pass is our own kernel
+//! (`nam/`: WaveNet A1/A2 and LSTM, the last submodel of a slimmable container, on
+//! AVX2+FMA where the CPU has it, else portable); a WaveNet using a feature the kernel
+//! does not implement (FiLM, grouped convolutions, a conditioning DSP, a post-stack
+//! head) runs on nam-rs, which matches NeuralAmpModelerCore. [`NamAmp::process`]
 //! resets the model and pre-rolls it with the first input sample held for
-//! `receptive_field + rate/4` samples, discarding that output, so no start-up
-//! transient reaches the render. [`NamAmp::process_raw`] is the bare forward pass
-//! (parity tests use it).
+//! `receptive_field + rate/4` samples, discarding that output, so no start-up transient
+//! reaches the render; a WaveNet's input is cut into fixed segments (the boundaries
+//! depend only on the model and the length, never on the core count) rendered in
+//! parallel, each warmed up on the receptive field before it, so the output equals the
+//! one-piece render sample for sample. [`NamAmp::process_raw`] is the bare forward
+//! pass (parity tests use it).
+
+mod history;
+mod lstm;
+mod matmul;
+pub mod simd;
+mod wavenet;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nam_rs::{LayerArrayConfig, Model, ModelConfig, NamModel, WaveNetConfig};
+use rayon::prelude::*;
 
 use crate::error::{RenderError, Result};
 use crate::progress::CancelToken;
+pub use simd::KernelVariant;
+use simd::{Lanes, WithLanes, dispatch};
 
 /// Largest `.nam` file accepted (the standard WaveNet is ~300 KB).
 pub const MAX_MODEL_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -36,10 +54,83 @@ pub const MAX_LSTM_HIDDEN: usize = 512;
 pub const MAX_WEIGHTS: usize = 8_000_000;
 /// Samples processed between cancellation checks.
 const BLOCK: usize = 4096;
+/// Shortest segment of a parallel WaveNet render; a segment is also at least
+/// [`SEGMENT_RF_MULTIPLE`] receptive fields long, so warm-up costs at most 1/16 more.
+const MIN_SEGMENT: usize = 65_536;
+const SEGMENT_RF_MULTIPLE: usize = 16;
+
+/// Which forward pass runs a model.
+enum Engine {
+    WaveNet(Box<wavenet::WaveNet>),
+    Lstm(Box<lstm::Lstm>),
+    /// nam-rs, for WaveNet features our kernel leaves to it.
+    Reference(Box<Model>),
+}
+
+impl Engine {
+    fn build(parsed: &NamModel) -> std::result::Result<Self, String> {
+        let active = active_model(parsed);
+        if let Some(net) = wavenet::WaveNet::build(active) {
+            return Ok(Self::WaveNet(Box::new(net)));
+        }
+        if let Some(net) = lstm::Lstm::build(active) {
+            return Ok(Self::Lstm(Box::new(net)));
+        }
+        let model = Model::from_nam(active).map_err(|e| e.to_string())?;
+        Ok(Self::Reference(Box::new(model)))
+    }
+
+    fn reset(&mut self) {
+        match self {
+            Self::WaveNet(net) => net.reset(),
+            Self::Lstm(net) => net.reset(),
+            Self::Reference(model) => model.reset(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Self::WaveNet(_) => "gts_wavenet",
+            Self::Lstm(_) => "gts_lstm",
+            Self::Reference(_) => "nam_rs",
+        }
+    }
+}
+
+/// The model a slimmable container runs at full width (its last submodel, as
+/// NeuralAmpModelerCore and nam-rs default to), else the model itself.
+fn active_model(model: &NamModel) -> &NamModel {
+    match &model.config {
+        ModelConfig::Slimmable(config) => config
+            .submodels
+            .last()
+            .map_or(model, |sub| active_model(&sub.model)),
+        _ => model,
+    }
+}
+
+struct Run<'a> {
+    engine: &'a mut Engine,
+    io: &'a mut [f32],
+}
+
+impl WithLanes for Run<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run<L: Lanes>(self, lanes: L) {
+        match self.engine {
+            Engine::WaveNet(net) => net.process(lanes, self.io),
+            Engine::Lstm(net) => net.process(lanes, self.io),
+            Engine::Reference(model) => model.process_buffer(self.io),
+        }
+    }
+}
 
 /// A loaded, validated NAM model ready to process audio at [`Self::sample_rate`].
 pub struct NamAmp {
-    model: Model,
+    engine: Engine,
+    variant: KernelVariant,
+    receptive_field: usize,
     sample_rate: u32,
     architecture: String,
     path: PathBuf,
@@ -51,6 +142,7 @@ impl std::fmt::Debug for NamAmp {
             .field("path", &self.path)
             .field("architecture", &self.architecture)
             .field("sample_rate", &self.sample_rate)
+            .field("kernel", &self.kernel())
             .finish_non_exhaustive()
     }
 }
@@ -76,13 +168,39 @@ impl NamAmp {
         let parsed = NamModel::from_json_str(json).map_err(|e| invalid(path, e.to_string()))?;
         validate_model(&parsed, 0).map_err(|reason| invalid(path, reason))?;
         let sample_rate = model_sample_rate(&parsed).map_err(|reason| invalid(path, reason))?;
-        let model = Model::from_nam(&parsed).map_err(|e| invalid(path, e.to_string()))?;
+        // nam-rs's build checks the structure (weight counts, widths) of every submodel.
+        let reference = Model::from_nam(&parsed).map_err(|e| invalid(path, e.to_string()))?;
+        let receptive_field = reference.receptive_field();
+        drop(reference);
+        let engine = Engine::build(&parsed).map_err(|reason| invalid(path, reason))?;
         Ok(Self {
-            model,
+            engine,
+            variant: KernelVariant::detect(),
+            receptive_field,
             sample_rate,
             architecture: parsed.architecture,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Runs on `variant` from now on (tests force the portable path with it).
+    pub fn with_variant(mut self, variant: KernelVariant) -> Self {
+        self.variant = variant;
+        self
+    }
+
+    /// The instruction set the kernel runs on.
+    pub fn variant(&self) -> KernelVariant {
+        self.variant
+    }
+
+    /// Which forward pass runs this model and on what, e.g. `gts_wavenet/avx2_fma`,
+    /// for manifests: outputs are reproducible bit for bit on the same kernel.
+    pub fn kernel(&self) -> String {
+        match self.engine {
+            Engine::Reference(_) => self.engine.name().to_string(),
+            _ => format!("{}/{}", self.engine.name(), self.variant.name()),
+        }
     }
 
     /// The rate the model was captured at; its input must be at this rate.
@@ -97,7 +215,7 @@ impl NamAmp {
 
     /// The model's receptive field (0 for recurrent models).
     pub fn receptive_field(&self) -> usize {
-        self.model.receptive_field()
+        self.receptive_field
     }
 
     /// Samples fed before the real input so the output starts settled.
@@ -107,38 +225,142 @@ impl NamAmp {
 
     /// Bare forward pass, continuing from the current state.
     pub fn process_raw(&mut self, io: &mut [f32]) {
-        self.model.process_buffer(io);
+        let variant = self.variant;
+        dispatch(
+            variant,
+            Run {
+                engine: &mut self.engine,
+                io,
+            },
+        );
     }
 
     /// Resets, pre-rolls and processes `io` in place, checking `cancel` every block and
-    /// reporting the fraction done through `on_progress`.
+    /// reporting the fraction done through `on_progress`. A WaveNet's segments run on
+    /// the current rayon pool.
     pub fn process(
         &mut self,
         io: &mut [f32],
         cancel: &CancelToken,
-        on_progress: &mut dyn FnMut(f32),
+        on_progress: &(dyn Fn(f32) + Sync),
     ) -> Result<()> {
-        self.model.reset();
-        let held = io.first().copied().unwrap_or(0.0);
-        let mut preroll = vec![held; self.preroll_len().min(BLOCK)];
-        let mut remaining = self.preroll_len();
-        while remaining > 0 {
-            cancel.check()?;
-            let n = remaining.min(preroll.len());
-            preroll[..n].fill(held);
-            self.model.process_buffer(&mut preroll[..n]);
-            remaining -= n;
+        let segment = self.segment_len();
+        let total = io.len();
+        let done = AtomicUsize::new(0);
+        let progress = |n: usize| {
+            let finished = done.fetch_add(n, Ordering::Relaxed) + n;
+            on_progress(finished as f32 / total.max(1) as f32);
+        };
+        let Engine::WaveNet(net) = &self.engine else {
+            return self.process_from_start(io, cancel, &progress);
+        };
+        if total <= segment {
+            return self.process_from_start(io, cancel, &progress);
         }
-        let total = io.len().max(1);
-        let mut done = 0usize;
-        for chunk in io.chunks_mut(BLOCK) {
-            cancel.check()?;
-            self.model.process_buffer(chunk);
-            done += chunk.len();
-            on_progress(done as f32 / total as f32);
-        }
-        Ok(())
+        let input = io.to_vec();
+        let (first, rest) = io.split_at_mut(segment);
+        let net: &wavenet::WaveNet = net;
+        let variant = self.variant;
+        let overlap = self.receptive_field;
+        let later = |(index, out): (usize, &mut [f32])| -> Result<()> {
+            let start = (index + 1) * segment;
+            let mut engine = Engine::WaveNet(Box::new(net.clone()));
+            engine.reset();
+            let mut warm = input[start - overlap..start].to_vec();
+            run_chunks(&mut engine, variant, &mut warm, cancel, &|_| {})?;
+            run_chunks(&mut engine, variant, out, cancel, &progress)
+        };
+        let mut head = Engine::WaveNet(Box::new(net.clone()));
+        let preroll = self.preroll_len();
+        let (head_result, rest_result) = rayon::join(
+            || preroll_then_run(&mut head, variant, preroll, first, cancel, &progress),
+            || rest.par_chunks_mut(segment).enumerate().try_for_each(later),
+        );
+        head_result.and(rest_result)
     }
+
+    /// [`Self::process`] in one piece on the calling thread: the reference the
+    /// segmented render is checked against, and the one-core figure of the benchmark.
+    pub fn process_unsegmented(
+        &mut self,
+        io: &mut [f32],
+        cancel: &CancelToken,
+        on_progress: &(dyn Fn(f32) + Sync),
+    ) -> Result<()> {
+        let total = io.len().max(1) as f32;
+        let done = AtomicUsize::new(0);
+        self.process_from_start(io, cancel, &|n| {
+            on_progress((done.fetch_add(n, Ordering::Relaxed) + n) as f32 / total);
+        })
+    }
+
+    /// Segment length of a parallel render: fixed by the model alone.
+    fn segment_len(&self) -> usize {
+        MIN_SEGMENT.max(SEGMENT_RF_MULTIPLE * self.receptive_field)
+    }
+
+    /// Reset, pre-roll with the first sample held, then `io`.
+    fn process_from_start(
+        &mut self,
+        io: &mut [f32],
+        cancel: &CancelToken,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<()> {
+        let preroll = self.preroll_len();
+        preroll_then_run(
+            &mut self.engine,
+            self.variant,
+            preroll,
+            io,
+            cancel,
+            progress,
+        )
+    }
+}
+
+/// Resets `engine`, feeds it `preroll` copies of `io`'s first sample, then `io`.
+fn preroll_then_run(
+    engine: &mut Engine,
+    variant: KernelVariant,
+    preroll: usize,
+    io: &mut [f32],
+    cancel: &CancelToken,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<()> {
+    engine.reset();
+    let held = io.first().copied().unwrap_or(0.0);
+    let mut warm = vec![held; preroll.min(BLOCK)];
+    let mut remaining = preroll;
+    while remaining > 0 {
+        cancel.check()?;
+        let n = remaining.min(warm.len());
+        warm[..n].fill(held);
+        dispatch(
+            variant,
+            Run {
+                engine,
+                io: &mut warm[..n],
+            },
+        );
+        remaining -= n;
+    }
+    run_chunks(engine, variant, io, cancel, progress)
+}
+
+/// Runs `io` in blocks, checking `cancel` and reporting samples done between them.
+fn run_chunks(
+    engine: &mut Engine,
+    variant: KernelVariant,
+    io: &mut [f32],
+    cancel: &CancelToken,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<()> {
+    for chunk in io.chunks_mut(BLOCK) {
+        cancel.check()?;
+        dispatch(variant, Run { engine, io: chunk });
+        progress(chunk.len());
+    }
+    Ok(())
 }
 
 fn invalid(path: &Path, reason: String) -> RenderError {

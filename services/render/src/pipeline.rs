@@ -12,8 +12,9 @@
 //! inside the NAM, convolution and levelling loops.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rayon::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -280,7 +281,8 @@ pub fn render_chains_with(
 
 type ChainOutcome = Result<(Vec<f32>, LevelReport)>;
 
-/// Renders chains on a small thread pool; results come back in chain order.
+/// Renders chains on a rayon pool of `threads` threads (a chain's NAM segments run on
+/// the same pool); results come back in chain order.
 fn render_all(
     prepared: &mut [PreparedChain],
     di: &[f32],
@@ -290,60 +292,49 @@ fn render_all(
     cancel: &CancelToken,
     threads: usize,
 ) -> Result<Vec<(Vec<f32>, LevelReport)>> {
-    let threads = threads.min(prepared.len()).max(1);
-    let queue: Vec<Mutex<Option<&mut PreparedChain>>> =
-        prepared.iter_mut().map(|c| Mutex::new(Some(c))).collect();
-    let results: Vec<Mutex<Option<ChainOutcome>>> =
-        queue.iter().map(|_| Mutex::new(None)).collect();
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(slot) = queue.get(index) else { break };
-                    if failed.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    let taken = slot.lock().ok().and_then(|mut guard| guard.take());
-                    let Some(chain) = taken else { continue };
-                    let outcome = render_one(chain, index, di, spec, tail_seconds, tracker, cancel);
-                    if outcome.is_err() {
-                        failed.store(true, Ordering::SeqCst);
-                    }
-                    if let Some(Ok(mut result)) = results.get(index).map(Mutex::lock) {
-                        *result = Some(outcome);
-                    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .thread_name(|i| format!("gts-render-{i}"))
+        .build()
+        .map_err(|e| RenderError::InvalidSpec(format!("cannot start render threads: {e}")))?;
+    let siblings = cancel.child();
+    let outcomes: Vec<ChainOutcome> = pool.install(|| {
+        prepared
+            .par_iter_mut()
+            .enumerate()
+            .map(|(index, chain)| {
+                let outcome = render_one(chain, index, di, spec, tail_seconds, tracker, &siblings);
+                if outcome.is_err() {
+                    // Stop the other chains early; their work would be thrown away.
+                    siblings.cancel();
                 }
-            });
-        }
+                outcome
+            })
+            .collect()
     });
-    let mut outcomes = Vec::with_capacity(results.len());
+    let mut results = Vec::with_capacity(outcomes.len());
     let mut first_error: Option<RenderError> = None;
-    for result in results {
-        match result.into_inner().ok().flatten() {
-            Some(Ok(outcome)) => outcomes.push(outcome),
-            // Prefer a real failure over the cancellations it may have caused.
-            Some(Err(error))
+    for outcome in outcomes {
+        match outcome {
+            Ok(result) => results.push(result),
+            // Prefer a real failure over the cancellations it caused.
+            Err(error)
                 if first_error
                     .as_ref()
                     .is_none_or(|e| matches!(e, RenderError::Cancelled)) =>
             {
                 first_error = Some(error);
             }
-            Some(Err(_)) => {}
-            None => {}
+            Err(_) => {}
         }
     }
-    if let Some(error) = first_error {
-        return Err(error);
+    match first_error {
+        Some(error) => Err(error),
+        None => {
+            cancel.check()?;
+            Ok(results)
+        }
     }
-    cancel.check()?;
-    if outcomes.len() != prepared.len() {
-        return Err(RenderError::InvalidSpec("a chain did not render".into()));
-    }
-    Ok(outcomes)
 }
 
 fn render_one(
@@ -358,8 +349,8 @@ fn render_one(
     let rate = spec.output.sample_rate;
     let name = chain.spec.name.clone();
     tracker.chain(Stage::Process, index, 0.0);
-    let mut report_process = |f: f32| tracker.chain(Stage::Process, index, f * PROCESS_SHARE);
-    let mut audio = chain.render(di, rate, tail_seconds, cancel, &mut report_process)?;
+    let report_process = |f: f32| tracker.chain(Stage::Process, index, f * PROCESS_SHARE);
+    let mut audio = chain.render(di, rate, tail_seconds, cancel, &report_process)?;
     tracker.chain(Stage::Level, index, PROCESS_SHARE);
     let level = level_output(
         &mut audio,

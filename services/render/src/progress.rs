@@ -63,6 +63,8 @@ impl ProgressSink for NoProgress {
 #[derive(Debug, Default, Clone)]
 pub struct CancelToken {
     cancelled: Arc<AtomicBool>,
+    /// The token this one was derived from: cancelling it cancels this one too.
+    parent: Option<Arc<AtomicBool>>,
 }
 
 impl CancelToken {
@@ -76,9 +78,22 @@ impl CancelToken {
         self.cancelled.store(true, Ordering::SeqCst);
     }
 
-    /// Whether [`Self::cancel`] has been called.
+    /// Whether [`Self::cancel`] has been called (here or on the parent).
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
+            || self
+                .parent
+                .as_ref()
+                .is_some_and(|p| p.load(Ordering::SeqCst))
+    }
+
+    /// A token cancelled by this one or by its own [`Self::cancel`], which leaves this
+    /// one alone (a render stops its other chains without reporting a user's cancel).
+    pub fn child(&self) -> Self {
+        Self {
+            cancelled: Arc::default(),
+            parent: Some(Arc::clone(&self.cancelled)),
+        }
     }
 
     /// `Err(Cancelled)` once cancelled: the `?`-friendly check used inside loops.

@@ -83,7 +83,7 @@ fn preroll_removes_the_startup_transient() {
     let mut amp = NamAmp::load(&path).unwrap();
     // Silence in: a settled model outputs a constant (its DC), from the first sample on.
     let mut settled = vec![0.0f32; 2048];
-    amp.process(&mut settled, &gts_render::CancelToken::new(), &mut |_| {})
+    amp.process(&mut settled, &gts_render::CancelToken::new(), &|_| {})
         .unwrap();
     let spread = settled.iter().fold(f32::MIN, |m, &s| m.max(s))
         - settled.iter().fold(f32::MAX, |m, &s| m.min(s));

@@ -2,16 +2,22 @@
 //!
 //! `cargo run --release -p gts-render --bin gts-render-bench [-- --seconds 60]`
 //!
-//! Prints: the NAM stage alone (standard WaveNet, one core), one whole chain (NAM + IR
-//! and EQ, delay, reverb, levelling; one core), and the wall time of a 4-chain
-//! shootout (all cores), each on a synthesised plucked-string DI at 48 kHz.
+//! Prints, on a synthesised plucked-string DI at 48 kHz: the NAM stage alone per fixture
+//! model on one core, our kernel and nam-rs side by side in the same run with their
+//! ratio; the standard WaveNet with pre-roll, one-piece and segmented; one whole chain
+//! on one core and on every core; the chain without its NAM block; and 4-chain
+//! shootouts on every core (one shared NAM pass, four NAM passes, and with every
+//! artifact including the MP4).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use gts_render::nam::NamAmp;
 use gts_render::synth::plucked_di;
-use gts_render::{CancelToken, NoProgress, ShootoutSpec, render_chains};
+use gts_render::{
+    CancelToken, NoProgress, RenderOptions, ShootoutSpec, render_chains, render_chains_with,
+    render_shootout,
+};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
@@ -50,14 +56,61 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let di_path = dir.join("di.wav");
     gts_media::encode::write_wav(&di_path, &di, rate)?;
 
-    // 1. NAM alone: standard WaveNet, one thread.
+    // 1. The NAM stage alone, one core: our kernel and nam-rs side by side, per model.
+    println!("NAM stage, {seconds:.0} s at 48 kHz, 1 core (bare forward pass, same input):");
+    println!(
+        "  {:<30} {:>22} {:>12} {:>12} {:>10}",
+        "model", "kernel", "ours (x RT)", "nam-rs (x RT)", "ratio"
+    );
+    let input: Vec<f32> = di.iter().map(|s| s * 0.25).collect();
+    for model in [
+        "nam/wavenet_a1_standard.nam",
+        "nam/wavenet.nam",
+        "nam/A2.nam",
+        "nam/lstm.nam",
+        "parity/reference_lstm.nam",
+    ] {
+        let path = fixtures().join(model);
+        let mut amp = NamAmp::load(&path)?;
+        let mut buffer = input.clone();
+        let started = Instant::now();
+        for chunk in buffer.chunks_mut(4096) {
+            amp.process_raw(chunk);
+        }
+        let ours = started.elapsed().as_secs_f64();
+        let parsed = nam_rs::NamModel::from_file(&path)?;
+        let mut reference = nam_rs::Model::from_nam(&parsed)?;
+        let mut buffer = input.clone();
+        let started = Instant::now();
+        for chunk in buffer.chunks_mut(4096) {
+            reference.process_buffer(chunk);
+        }
+        let theirs = started.elapsed().as_secs_f64();
+        println!(
+            "  {:<30} {:>22} {:>12.1} {:>12.1} {:>9.2}x",
+            model,
+            amp.kernel(),
+            seconds / ours,
+            seconds / theirs,
+            theirs / ours
+        );
+    }
     let mut amp = NamAmp::load(&fixtures().join("nam/wavenet_a1_standard.nam"))?;
-    let mut buffer: Vec<f32> = di.iter().map(|s| s * 0.25).collect();
+    let mut buffer = input.clone();
     let started = Instant::now();
-    amp.process(&mut buffer, &CancelToken::new(), &mut |_| {})?;
+    amp.process_unsegmented(&mut buffer, &CancelToken::new(), &|_| {})?;
     let nam_seconds = started.elapsed().as_secs_f64();
     println!(
-        "NAM standard WaveNet, {seconds:.0} s at 48 kHz, 1 core: {nam_seconds:.2} s wall, {:.2}x real time",
+        "NAM stage with pre-roll, standard WaveNet, 1 core: {nam_seconds:.2} s wall, {:.1}x real time",
+        seconds / nam_seconds
+    );
+    let mut buffer = input.clone();
+    let started = Instant::now();
+    amp.process(&mut buffer, &CancelToken::new(), &|_| {})?;
+    let nam_seconds = started.elapsed().as_secs_f64();
+    println!(
+        "NAM stage with pre-roll, standard WaveNet, segmented on {} core(s): {nam_seconds:.2} s wall, {:.1}x real time",
+        rayon::current_num_threads(),
         seconds / nam_seconds
     );
 
@@ -76,13 +129,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
     );
     let spec = ShootoutSpec::from_toml_str(&one, &dir)?;
-    let started = Instant::now();
-    render_chains(&spec, &NoProgress, &CancelToken::new())?;
-    let chain_seconds = started.elapsed().as_secs_f64();
-    println!(
-        "Whole chain (decode, level, NAM standard, IR, EQ, delay, reverb, levelling, metrics), 1 core: {chain_seconds:.2} s wall, {:.2}x real time",
-        seconds / chain_seconds
-    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for threads in [1, cores] {
+        let started = Instant::now();
+        render_chains_with(
+            &spec,
+            &NoProgress,
+            &CancelToken::new(),
+            &RenderOptions { threads },
+        )?;
+        let chain_seconds = started.elapsed().as_secs_f64();
+        println!(
+            "Whole chain x {seconds:.0} s (decode, level, NAM standard, IR, EQ, delay, reverb, levelling, metrics), {threads} core(s): {chain_seconds:.2} s wall, {:.1}x real time",
+            seconds / chain_seconds
+        );
+    }
 
     // 2b. The same chain without its NAM block: what everything else costs.
     let no_nam = format!(
@@ -91,47 +152,72 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let spec = ShootoutSpec::from_toml_str(&no_nam, &dir)?;
     let started = Instant::now();
-    render_chains(&spec, &NoProgress, &CancelToken::new())?;
+    render_chains_with(
+        &spec,
+        &NoProgress,
+        &CancelToken::new(),
+        &RenderOptions { threads: 1 },
+    )?;
     let rest_seconds = started.elapsed().as_secs_f64();
     println!(
         "Same chain without NAM (decode, resampling, IR, EQ, delay, reverb, levelling, metrics), 1 core: {rest_seconds:.2} s wall, {:.1}x real time",
         seconds / rest_seconds
     );
 
-    // 3. Four chains, all cores.
-    let mut four = header.clone();
-    for (i, (ir, extra)) in [
-        (
-            "4x12-classic.wav",
-            r#"{ kind = "delay", preset = "slapback" },"#,
-        ),
-        ("1x12-ac15.wav", r#"{ kind = "reverb", preset = "hall" },"#),
-        (
-            "2x12-ac130.wav",
-            r#"{ kind = "reverb", preset = "spring" },"#,
-        ),
-        (
-            "4x12-vintage.wav",
-            r#"{ kind = "delay", preset = "quarter" },"#,
-        ),
-    ]
-    .iter()
-    .enumerate()
-    {
-        four.push_str(&chain_toml(
-            &format!("chain {i}"),
-            "wavenet_a1_standard.nam",
-            ir,
-            extra,
-        ));
+    // 3. Four chains, all cores: the same amp into four cabinets and effects (one NAM
+    // pass serves all four), then four different input gains (four NAM passes).
+    let four_chains = |gains: [f64; 4]| {
+        let mut toml = header.clone();
+        for (i, ((ir, extra), gain)) in [
+            (
+                "4x12-classic.wav",
+                r#"{ kind = "delay", preset = "slapback" },"#,
+            ),
+            ("1x12-ac15.wav", r#"{ kind = "reverb", preset = "hall" },"#),
+            (
+                "2x12-ac130.wav",
+                r#"{ kind = "reverb", preset = "spring" },"#,
+            ),
+            (
+                "4x12-vintage.wav",
+                r#"{ kind = "delay", preset = "quarter" },"#,
+            ),
+        ]
+        .iter()
+        .zip(gains)
+        .enumerate()
+        {
+            toml.push_str(
+                &chain_toml(&format!("chain {i}"), "wavenet_a1_standard.nam", ir, extra).replace(
+                    "nam/wavenet_a1_standard.nam\" }",
+                    &format!("nam/wavenet_a1_standard.nam\", input_gain_db = {gain:.1} }}"),
+                ),
+            );
+        }
+        toml
+    };
+    for (label, gains) in [
+        ("same amp, four cabs", [0.0; 4]),
+        ("four input gains", [-3.0, 0.0, 3.0, 6.0]),
+    ] {
+        let spec = ShootoutSpec::from_toml_str(&four_chains(gains), &dir)?;
+        let started = Instant::now();
+        render_chains(&spec, &NoProgress, &CancelToken::new())?;
+        let shootout_seconds = started.elapsed().as_secs_f64();
+        println!(
+            "4-chain x {seconds:.0} s shootout ({label}), {cores} core(s), audio only: {shootout_seconds:.2} s wall"
+        );
     }
-    let spec = ShootoutSpec::from_toml_str(&four, &dir)?;
+    let spec = ShootoutSpec::from_toml_str(
+        &four_chains([-3.0, 0.0, 3.0, 6.0]).replace("video = false", "video = true"),
+        &dir,
+    )?;
+    let out = dir.join("render");
     let started = Instant::now();
-    render_chains(&spec, &NoProgress, &CancelToken::new())?;
-    let shootout_seconds = started.elapsed().as_secs_f64();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    render_shootout(&spec, &out, &NoProgress, &CancelToken::new())?;
+    let full_seconds = started.elapsed().as_secs_f64();
     println!(
-        "4-chain x {seconds:.0} s shootout (standard WaveNet each), {cores} core(s): {shootout_seconds:.2} s wall (audio only, no artifacts)"
+        "4-chain x {seconds:.0} s shootout (four input gains), {cores} core(s), every artifact incl. the MP4: {full_seconds:.2} s wall"
     );
     std::fs::remove_dir_all(&dir)?;
     Ok(())
