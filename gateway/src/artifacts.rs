@@ -112,13 +112,27 @@ pub fn parse_range(header: Option<&str>, size: u64) -> RangeAnswer {
     }
 }
 
-fn refusal(status: StatusCode, message: &str) -> Response {
+pub(crate) fn refusal(status: StatusCode, message: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!("{message}\n"),
     )
         .into_response()
+}
+
+/// The answer to an address over its download limit, if it is.
+pub(crate) async fn over_limit(artifacts: &Artifacts, peer: std::net::IpAddr) -> Option<Response> {
+    let wait = artifacts.limits.check_download(peer).await?;
+    let seconds = wait.as_millis().div_ceil(1000).max(1);
+    let mut response = refusal(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("too many downloads from this network address; try again in {seconds} s"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Some(response)
 }
 
 /// The route handler (GET and HEAD).
@@ -129,17 +143,29 @@ pub async fn download(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(wait) = artifacts.limits.check_download(peer.ip()).await {
-        let seconds = wait.as_millis().div_ceil(1000).max(1);
-        let mut response = refusal(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("too many downloads from this network address; try again in {seconds} s"),
-        );
-        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
+    if let Some(refused) = over_limit(&artifacts, peer.ip()).await {
+        return refused;
     }
+    serve_signed(
+        &artifacts,
+        &method,
+        uri.path(),
+        uri.query(),
+        &headers,
+        "private, max-age=300",
+    )
+    .await
+}
+
+/// Verifies a signed artifact path and streams the object (with Range).
+pub(crate) async fn serve_signed(
+    artifacts: &Artifacts,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    cache_control: &'static str,
+) -> Response {
     let Some(signer) = &artifacts.signer else {
         return refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -149,14 +175,13 @@ pub async fn download(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    if let Err(error) = signer.verify_query(uri.path(), uri.query(), now) {
+    if let Err(error) = signer.verify_query(path, query, now) {
         return refusal(
             StatusCode::FORBIDDEN,
             &format!("{error}; ask for a new download link"),
         );
     }
-    let Some(key) = UrlSigner::object_key_of(uri.path()).filter(|key| key.starts_with("jobs/"))
-    else {
+    let Some(key) = UrlSigner::object_key_of(path).filter(|key| key.starts_with("jobs/")) else {
         return refusal(StatusCode::NOT_FOUND, "no such artifact");
     };
     let size = match artifacts.store.size(&key).await {
@@ -189,7 +214,7 @@ pub async fn download(
         .header(header::CONTENT_TYPE, content_type(&key))
         .header(header::CONTENT_LENGTH, range.end - range.start)
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CACHE_CONTROL, "private, max-age=300")
+        .header(header::CACHE_CONTROL, cache_control)
         .header("x-content-type-options", "nosniff");
     if let Some(name) = key.rsplit('/').next() {
         builder = builder.header(
@@ -203,7 +228,7 @@ pub async fn download(
             format!("bytes {}-{}/{size}", range.start, range.end - 1),
         );
     }
-    let body = if method == Method::HEAD || range.is_empty() {
+    let body = if *method == Method::HEAD || range.is_empty() {
         Body::empty()
     } else {
         match artifacts.store.stream_range(&key, range).await {

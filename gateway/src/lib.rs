@@ -3,7 +3,8 @@
 //! grpc-web (tonic-web) and plain gRPC in, plain gRPC out to the backend that hosts the
 //! called service; CORS for the configured origins; the gateway's own health (following
 //! Redis) and reflection; the web console ([`console`]); per-user and per-IP rate limits
-//! ([`rate_limit`]). Internal services are never routed (see [`routing`]).
+//! ([`rate_limit`]); artifact downloads ([`artifacts`]) and shared-result downloads
+//! ([`shared`]). Internal services are never routed (see [`routing`]).
 
 pub mod artifacts;
 mod config;
@@ -12,6 +13,7 @@ pub mod limits;
 mod proxy;
 pub mod rate_limit;
 pub mod routing;
+pub mod shared;
 
 pub use config::Config;
 
@@ -53,10 +55,11 @@ pub async fn serve(
         config.startup_timeout,
     )
     .await?;
+    let worker = channel(&config.worker_url)?;
     let backends = Backends {
         auth: channel(&config.auth_url)?,
         shootout: channel(&config.shootout_url)?,
-        worker: channel(&config.worker_url)?,
+        worker: worker.clone(),
     };
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -101,13 +104,21 @@ pub async fn serve(
         console::ConsoleOrGrpc::new(console::Console::new(&config.console_dir), grpc_proxy);
     let store = gts_storage::BlobStore::open(&config.storage)
         .map_err(|error| StartError::Other(format!("object store: {error}")))?;
+    let artifact_downloads =
+        artifacts::Artifacts::new(config.artifact_signer.clone(), store, rate_limits.clone());
+    let shared_downloads = Router::new()
+        .route(
+            "/shared/{token}/{artifact_id}",
+            axum::routing::get(shared::download),
+        )
+        .with_state(shared::SharedDownloads::new(
+            artifact_downloads.clone(),
+            worker,
+        ));
     let downloads = Router::new()
         .route("/artifacts/{*key}", axum::routing::get(artifacts::download))
-        .with_state(artifacts::Artifacts::new(
-            config.artifact_signer.clone(),
-            store,
-            rate_limits.clone(),
-        ));
+        .with_state(artifact_downloads)
+        .merge(shared_downloads);
     let app: Router = Routes::new(health_service)
         .add_service(reflection)
         .into_axum_router()

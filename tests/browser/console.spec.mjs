@@ -1,13 +1,18 @@
 // The console, end to end in a real Chromium (Debian's, driven by playwright-core; no
 // browser download): sign in through the fake TONE3000, have an expiring access token
-// refreshed, search the library and pick a model from it, upload a DI (interrupted after
-// its first chunk, then resumed), two amp models and a cabinet IR with the upload forms,
-// build a two-chain shootout (an uploaded model and the library one), submit it, watch
-// the progress reach 100% (reloading the page half-way, which must resume the stream),
-// play the A/B audio with the current chain highlighted, and check the spectrum plot,
-// the metrics and the video link. A screenshot is kept in tests/browser/artifacts/.
+// refreshed, search the library and pick a model from it (and list an LSTM tone's models),
+// see a text file and a silent recording refused as DIs in plain words, upload a DI
+// (interrupted after its first chunk, then resumed), two amp models and a cabinet IR,
+// build a two-chain shootout with every block kind, submit it, reload while it renders
+// (the workspace, its blocks and the live progress come back), then in the listening
+// room: switch chains mid-playback with the playhead kept (read through the audio
+// graph's test hook), loop a dragged region, blind mode (shuffled, the same order after a
+// reload, a correct reveal), the plots, the A/B file and the video; finally share the
+// result, open it without a session, find another result's artifacts unreachable with
+// the token, revoke it and see the page and its artifact URLs refused. Screenshots of
+// the results page (desktop and phone) go to tests/browser/artifacts/.
 //
-// Usage: node console.spec.mjs <console URL> <directory with di.wav, amp-a.nam, amp-b.nam, cab.wav>
+// Usage: node console.spec.mjs <console URL> <directory with di.wav, amp-a.nam, amp-b.nam, cab.wav, not-audio.wav, silent.wav>
 // Environment: GTS_CHROMIUM (default /usr/bin/chromium), GTS_BROWSER_TIMEOUT_MS (default 180000).
 // Exit status 0 when every step passed; otherwise 1 with the failing step on stderr.
 import { mkdirSync } from "node:fs";
@@ -69,6 +74,17 @@ async function upload(id, file) {
   log(`uploaded ${file}`);
 }
 
+/** Selects the option of `selector` whose text contains `text`. */
+async function selectByText(selector, text) {
+  const value = await page.$eval(
+    selector,
+    (select, text) => [...select.options].find((o) => o.textContent.includes(text))?.value,
+    text,
+  );
+  if (!value) throw new Error(`${selector} offers no option with "${text}"`);
+  await page.selectOption(selector, value);
+}
+
 let failed = false;
 try {
   step = "open the console";
@@ -107,6 +123,14 @@ try {
   await page.locator("#library-results button", { hasText: "Use as amp model" }).first().click();
   await page.locator("#picked-sources li", { hasText: "(TONE3000)" }).first().waitFor();
 
+  step = "a tone whose models are LSTM (a custom architecture) lists them";
+  await page.fill("#library-query", "Deluxe");
+  await page.click("#library-search");
+  const deluxe = page.locator("#library-results > li", { hasText: "Deluxe" }).first();
+  await deluxe.locator("button[data-tone-id]").click();
+  await deluxe.locator("li", { hasText: "LSTM" }).first().waitFor();
+  expect(!(await deluxe.textContent()).includes("No files in this tone"), "the LSTM tone shows no files");
+
   step = "upload the DI; the connection drops after its first chunk; the upload resumes";
   let putChunks = 0;
   let dropped = false;
@@ -138,18 +162,32 @@ try {
   await upload("nam", "amp-b.nam");
   await upload("ir", "cab.wav");
 
-  step = "build a two-chain shootout";
+  step = "build a two-chain shootout with every block kind";
   await page.fill("#shootout-name", "Browser test shootout");
   await page.fill("#chain-1-name", "Amp A");
   await page.fill("#chain-2-name", "Library amp");
-  await page.selectOption("#chain-1-nam", { label: "amp-a.nam (uploaded)" });
-  const libraryModel = await page.$eval("#chain-2-nam", (select) =>
+  await selectByText("#chain-1-block-1-source", "amp-a.nam (uploaded)");
+  const libraryModel = await page.$eval("#chain-2-block-1-source", (select) =>
     [...select.options].find((o) => o.value.startsWith("t3k:"))?.value,
   );
   expect(libraryModel, "the library model is not offered in the chain");
-  await page.selectOption("#chain-2-nam", libraryModel);
-  await page.selectOption("#chain-1-ir", { label: "cab.wav (uploaded)" });
-  await page.selectOption("#chain-2-ir", { label: "cab.wav (uploaded)" });
+  await page.selectOption("#chain-2-block-1-source", libraryModel);
+  await selectByText("#chain-1-block-2-source", "cab.wav (uploaded)");
+  await selectByText("#chain-2-block-2-source", "cab.wav (uploaded)");
+  const everyKind = ["namModel", "cabinetIr", "highPass", "eq", "gain", "delay", "reverb", "noiseGate"];
+  for (const kind of everyKind.slice(2)) {
+    await page.selectOption("#chain-1-add-kind", kind);
+    await page.click("#chain-1-add-block");
+  }
+  // Settings of the added blocks (ids follow the block's position in the chain).
+  await page.fill("#chain-1-block-3-frequency", "100");
+  await page.selectOption("#chain-1-block-4-shape", { label: "High shelf" });
+  await page.fill("#chain-1-block-4-gain", "-3");
+  await page.fill("#chain-1-block-5-gain", "-2");
+  await page.fill("#chain-1-block-7-mix", "15");
+  await page.fill("#chain-1-block-8-threshold", "-75");
+  const built = await page.$$eval("#chain-1 fieldset.block", (els) => els.map((e) => e.dataset.kind));
+  expect(JSON.stringify(built) === JSON.stringify(everyKind), `chain 1 has blocks ${built}`);
   await page.selectOption("#di-select", { label: "di.wav" });
   await page.check("#shootout-video");
 
@@ -161,14 +199,35 @@ try {
     return raw && JSON.parse(raw).lastEventId ? JSON.parse(raw) : null;
   });
   const { jobId, lastEventId } = await watched.jsonValue();
+  const path = new URL(page.url()).pathname;
+  expect(path.endsWith(`/renders/${jobId}`), `after submitting the address is ${path}`);
   log(`submitted job ${jobId}; first event ${lastEventId}`);
 
-  step = "reload while the job runs: the watch resumes from the saved event";
+  step = "reload while the job runs: the workspace comes back and the watch re-attaches";
+  let watchCalls = 0;
+  const countWatch = (r) => {
+    if (r.url().endsWith("/gts.v1.JobService/WatchJob")) watchCalls += 1;
+  };
+  page.on("request", countWatch);
   await page.reload();
-  await page.waitForSelector("#job-progress");
+  await page.waitForSelector("#job-progress, #room");
+  expect((await page.$eval("#job", (el) => el.dataset.jobId)) === jobId, "after the reload the console does not show the same render");
+  await page.locator("#my-shootouts button[data-shootout-id]", { hasText: "Browser test shootout" }).waitFor();
+  await page.waitForFunction(
+    (n) => document.querySelectorAll("#chain-1 fieldset.block").length === n,
+    everyKind.length,
+  );
+  const restored = await page.$$eval("#chain-1 fieldset.block", (els) => els.map((e) => e.dataset.kind));
   expect(
-    (await page.textContent("#job")).includes(jobId),
-    "after the reload the console does not show the same job",
+    JSON.stringify(restored) === JSON.stringify(everyKind),
+    `the saved chain came back with blocks ${restored} (every kind was sent and stored?)`,
+  );
+  expect((await page.inputValue("#chain-1-block-4-gain")) === "-3", "the EQ gain was not kept");
+  expect((await page.inputValue("#chain-1-block-7-mix")) === "15", "the reverb mix was not kept");
+  expect(
+    (await page.textContent("#job-title").catch(() => "")).includes("Browser test shootout") ||
+      (await page.$("#room")) !== null,
+    "the render is not headlined by the shootout's name",
   );
 
   step = "see the progress reach 100%";
@@ -183,32 +242,73 @@ try {
     null,
     { timeout },
   );
-  expect((await page.textContent("#job-percent")) === "100%", "the bar did not reach 100%");
-  expect((await page.$eval("#job-progress", (el) => el.value)) === 1, "the progress value is not 1");
-  log("the job succeeded; progress 100%");
+  page.off("request", countWatch);
+  expect(watchCalls >= 1, "the reloaded page never re-opened WatchJob");
+  log(`the job succeeded (WatchJob opened ${watchCalls}x after the reload)`);
 
-  step = "play the A/B comparison";
-  await page.waitForSelector("#ab-audio");
-  await page.$eval("#ab-audio", (audio) => audio.play());
+  step = "the listening room loads every chain into Web Audio";
+  await page.waitForSelector("#room-status[data-ready=true]", { timeout: 60_000 });
+  const chainNames = await page.$$eval("#chain-cards article h3", (els) => els.map((e) => e.textContent));
+  expect(chainNames.join() === "Amp A,Library amp", `the cards are ${chainNames}`);
+  expect(!(await page.textContent("#room")).includes(jobId), "the job id shows in the results");
+
+  step = "switch chains mid-playback: the playhead and the sources are kept";
+  const hook = () => page.evaluate(() => {
+    const a = window.__gtsAudio;
+    return { current: a.current(), position: a.position(), playing: a.playing(), startedAt: a.startedAt(), sources: a.sources(), switches: a.switches(), gains: a.gains(), loop: a.loop() };
+  });
+  await page.click("#play");
+  await page.waitForFunction(() => window.__gtsAudio.playing() && window.__gtsAudio.position() > 0.6);
+  const beforeSwitch = await hook();
+  expect(beforeSwitch.current === 0 && beforeSwitch.sources === 2, `before switching: ${JSON.stringify(beforeSwitch)}`);
+  await page.keyboard.press("2");
+  const after = await hook();
+  expect(after.current === 1, `key 2 did not switch: ${JSON.stringify(after)}`);
+  expect(after.playing && after.startedAt === beforeSwitch.startedAt, `switching restarted the sources: ${JSON.stringify({ beforeSwitch, after })}`);
+  expect(after.position >= beforeSwitch.position && after.position - beforeSwitch.position < 0.5, `the playhead jumped: ${beforeSwitch.position} -> ${after.position}`);
+  await page.waitForFunction(() => {
+    const [a, b] = window.__gtsAudio.gains();
+    return a < 0.01 && b > 0.99;
+  });
+  expect((await page.getAttribute("#switcher button[data-chain='1']", "aria-pressed")) === "true", "the switcher does not show chain 2 as playing");
+  expect((await page.getAttribute("#chain-cards article[data-chain='1']", "aria-current")) === "true", "the card of chain 2 is not highlighted");
+  await page.click("#switcher button[data-chain='0']");
+  const back = await hook();
+  expect(back.current === 0 && back.startedAt === beforeSwitch.startedAt && back.switches === 2, `clicking back: ${JSON.stringify(back)}`);
+  log(`switched at ${beforeSwitch.position.toFixed(2)} s and ${after.position.toFixed(2)} s without a restart`);
+
+  step = "loop a region dragged on the waveform";
+  const box = await page.locator("#waveform").boundingBox();
+  await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.45, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const looped = await hook();
+  expect(looped.loop && looped.loop.end > looped.loop.start + 1, `no loop after dragging: ${JSON.stringify(looped.loop)}`);
   await page.waitForFunction(
-    () => {
-      const audio = document.getElementById("ab-audio");
-      if (audio.error) throw new Error(`the audio failed: code ${audio.error.code}`);
-      return audio.readyState >= 2 && audio.currentTime > 0.2;
+    ({ start, end }) => {
+      const p = window.__gtsAudio.position();
+      return p >= start - 0.05 && p <= end + 0.05;
     },
-    null,
-    { timeout: 30_000 },
+    looped.loop,
   );
-  log(`audio playing at ${await page.$eval("#ab-audio", (a) => a.currentTime.toFixed(2))} s`);
-  await page.waitForSelector("#cues li.current");
-  log(`highlighted: ${await page.textContent("#cues li.current")}`);
+  await page.keyboard.press("Escape");
+  expect((await hook()).loop === null, "Escape did not clear the loop");
+  await page.click("#play"); // pause
 
-  step = "results: spectrum plot and metrics";
-  await page.waitForSelector("#metrics tbody tr");
+  step = "results explain themselves: gear, evaluation, plots";
+  const card = await page.textContent("#chain-cards article[data-chain='0']");
+  for (const words of ["amp-a.nam", "cab.wav", "LUFS", "dBTP", "Reverb", "Noise gate"]) {
+    expect(card.includes(words), `the first card does not mention ${words}: ${card}`);
+  }
+  const sentences = await page.$$eval("#chain-cards .evaluation li", (els) => els.length);
+  expect(sentences > 0, "no evaluation sentence is shown");
   const plotLoaded = await page.$eval("#spectrum-plot", (img) =>
     img.complete ? img.naturalWidth > 0 : new Promise((r) => (img.onload = () => r(img.naturalWidth > 0))),
   );
   expect(plotLoaded, "the spectrum plot did not load");
+  await page.waitForSelector("#metrics tbody tr", { state: "attached" });
+  await page.waitForSelector("#ab-audio", { state: "attached" });
 
   step = "download the video";
   const href = await page.$eval("#video-download", (a) => a.href);
@@ -220,7 +320,107 @@ try {
     (video.status === 206 || video.status === 200) && video.type?.startsWith("video/mp4") && video.size > 0,
     `the video link answered ${JSON.stringify(video)}`,
   );
-  log(`video link: ${video.status} ${video.type}`);
+
+  step = "screenshots of the results page (desktop and phone)";
+  await page.screenshot({ path: join(artifacts, "results-desktop.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.locator("#room").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(artifacts, "results-phone.png"), fullPage: true });
+  const phoneWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(phoneWidth <= 390, `the phone layout scrolls sideways (${phoneWidth} px wide)`);
+  await page.setViewportSize({ width: 1100, height: 1400 });
+
+  step = "blind mode: shuffled, the same order after a reload, a correct reveal";
+  await page.keyboard.press("b");
+  await page.waitForSelector("#blind-panel fieldset");
+  const labels = await page.$$eval("#switcher button", (els) => els.map((e) => e.textContent.trim()));
+  expect(labels.join() === "1 Tone A,2 Tone B", `blind labels are ${labels}`);
+  expect(!(await page.textContent("#room .player")).includes("Amp A"), "blind mode still names a chain in the player");
+  await page.keyboard.press("1");
+  const toneA = (await hook()).current;
+  expect(toneA === 1, `Tone A is chain ${toneA}: two chains must never keep their built order`);
+  await page.reload();
+  await page.waitForSelector("#room-status[data-ready=true]", { timeout: 60_000 });
+  expect(await page.isChecked("#blind-toggle"), "blind mode did not survive the reload");
+  await page.keyboard.press("1");
+  expect((await hook()).current === toneA, "after the reload Tone A is another chain");
+  await page.check("#blind-pick-0");
+  await page.click("#blind-reveal");
+  await page.waitForSelector("#blind-reveal-list");
+  const revealed = await page.$eval("#blind-reveal-list li[data-slot='0']", (li) => ({ chain: Number(li.dataset.chain), text: li.textContent }));
+  expect(revealed.chain === toneA && revealed.text.includes(chainNames[toneA]), `the reveal says ${JSON.stringify(revealed)}`);
+  const comparison = await page.textContent("#blind-comparison");
+  expect(comparison.includes(`You picked ${chainNames[toneA]}`) && comparison.includes("brightest"), `the comparison says: ${comparison}`);
+  await page.click("#blind-reveal"); // a new round
+  await page.uncheck("#blind-toggle");
+
+  step = "a second render (another result, for the share test)";
+  await page.click("#submit-shootout");
+  const secondJob = await page.waitForFunction(
+    (first) => {
+      const id = document.getElementById("job")?.dataset.jobId;
+      return id && id !== first ? id : null;
+    },
+    jobId,
+  );
+  const otherJobId = await secondJob.jsonValue();
+  await page.waitForSelector("#room-status[data-ready=true]", { timeout });
+  const otherArtifact = await page.getAttribute("#ab-download", "data-artifact-id");
+  expect(otherArtifact, "the second result has no A/B download");
+  log(`second render ${otherJobId} done`);
+  await page.goto(`${url}${new URL(page.url()).pathname.replace(otherJobId, jobId)}`);
+  await page.waitForSelector("#room-status[data-ready=true]", { timeout: 60_000 });
+
+  step = "share the first result";
+  await page.click("#share-create");
+  const link = await page.inputValue("#share-link");
+  const token = link.split("/s/")[1];
+  expect(token && token.length === 43, `the share link is ${link}`);
+  const ownArtifact = await page.getAttribute("#ab-download", "data-artifact-id");
+
+  step = "open the share link without a session";
+  const visitor = await browser.newContext({ viewport: { width: 1100, height: 1400 } });
+  const guest = await visitor.newPage();
+  guest.on("pageerror", (e) => log(`guest page error: ${e.message}`));
+  await guest.goto(link);
+  await guest.waitForSelector("#room-status[data-ready=true]", { timeout: 60_000 });
+  expect((await guest.evaluate(() => sessionStorage.getItem("gts.session"))) === null, "the visitor has a session");
+  expect((await guest.textContent("#room-title")) === "Browser test shootout", "the shared page is not the result");
+  await guest.click("#play");
+  await guest.waitForFunction(() => window.__gtsAudio.position() > 0.3);
+  await guest.keyboard.press("2");
+  expect((await guest.evaluate(() => window.__gtsAudio.current())) === 1, "the visitor cannot switch chains");
+  const fetchStatus = (p, u) => p.evaluate(async (u) => (await fetch(u)).status, u);
+  expect((await fetchStatus(guest, `/shared/${token}/${ownArtifact}`)) === 200, "the shared A/B file is not served");
+  const refusedOther = await fetchStatus(guest, `/shared/${token}/${otherArtifact}`);
+  expect(refusedOther === 404, `another result's artifact answered ${refusedOther} with the token`);
+  const unsigned = await fetchStatus(guest, `/artifacts/jobs/${otherJobId}/ab.flac`);
+  expect(unsigned === 403, `an unsigned artifact path answered ${unsigned}`);
+  log("shared page plays; another result's artifacts are refused");
+
+  step = "revoke the link: the page and its artifact URLs are refused at once";
+  await page.click("#share-revoke");
+  await page.waitForSelector("#share-create");
+  const afterRevoke = await fetchStatus(guest, `/shared/${token}/${ownArtifact}`);
+  expect(afterRevoke === 404, `after revoking, the artifact URL answered ${afterRevoke}`);
+  await guest.reload();
+  await guest.waitForSelector("#share-gone");
+  await visitor.close();
+
+  step = "a text file and a silent recording are refused as DIs in plain words";
+  for (const [file, words] of [
+    ["not-audio.wav", "This file isn't audio we can read. Export it as WAV, FLAC, MP3, AIFF or OGG."],
+    ["silent.wav", "This DI is silent"],
+  ]) {
+    await page.setInputFiles("#di-file", join(files, file));
+    await page.click("#di-upload");
+    await page.waitForFunction(() => (document.getElementById("di-status")?.textContent ?? "").startsWith("Upload failed"));
+    const text = await page.textContent("#di-status");
+    expect(text.includes(words), `${file}: the message is "${text}"`);
+    expect(!/discard|resume|symphonia|decode/i.test(text), `${file}: the message has jargon: "${text}"`);
+    const bar = await page.$eval("#di-progress", (el) => el.value);
+    expect(bar < 1, `${file}: the failed upload shows a full bar`);
+  }
   log("all steps passed");
 } catch (error) {
   failed = true;

@@ -19,7 +19,7 @@ use gts_e2e::{
 };
 
 /// The longest the browser script may run (it bounds each of its own waits too).
-const BROWSER_BUDGET: Duration = Duration::from_secs(420);
+const BROWSER_BUDGET: Duration = Duration::from_secs(600);
 
 /// A 16-bit mono 48 kHz WAV of plucked strings (Karplus-Strong): note onsets, decays and
 /// a little pick noise, as a DI recording has.
@@ -52,7 +52,8 @@ fn plucked_di(seconds: f64) -> Vec<u8> {
     wav_16bit_mono(&scaled, RATE)
 }
 
-/// Writes what the browser uploads: di.wav, amp-a.nam, amp-b.nam, cab.wav.
+/// Writes what the browser uploads: di.wav, amp-a.nam, amp-b.nam, cab.wav, and two files
+/// a DI upload must refuse: not-audio.wav (text) and silent.wav (digital silence).
 fn write_files(dir: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     // 12 s: over 1 MiB, so it goes in two chunks and its upload can be interrupted.
@@ -60,10 +61,20 @@ fn write_files(dir: &Path) {
     std::fs::copy(fixtures.join("nam/wavenet.nam"), dir.join("amp-a.nam")).unwrap();
     std::fs::copy(fixtures.join("nam/lstm.nam"), dir.join("amp-b.nam")).unwrap();
     std::fs::copy(fixtures.join("irs/4x12-vintage.wav"), dir.join("cab.wav")).unwrap();
+    std::fs::write(
+        dir.join("not-audio.wav"),
+        "Set list: 1. Plexi riff 2. JCM800 lead\n".repeat(40),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("silent.wav"),
+        wav_16bit_mono(&vec![0.0; 96_000], 48_000),
+    )
+    .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_signs_in_uploads_builds_submits_watches_and_plays_in_chromium() {
+async fn a_user_builds_a_shootout_compares_in_the_listening_room_and_shares_it_in_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let script = root.join("tests/browser/console.spec.mjs");
     assert!(

@@ -79,3 +79,6 @@ export const uploads = createClient(UploadService, transport);
 export const assets = createClient(AssetService, transport);
 export const shootouts = createClient(ShootoutService, transport);
 export const jobs = createClient(JobService, transport);
+
+/** JobService without a session: the share-link RPCs a visitor calls with the token alone. */
+export const publicJobs = createClient(JobService, plainTransport);

@@ -1,19 +1,14 @@
 // Live progress and results of a job. WatchJob is a server stream (grpc-web over fetch):
 // the last event id is saved in localStorage, so a reload (or a dropped stream) resumes
-// with `after_event_id` instead of replaying. When the job succeeds the results are
-// shown: the A/B audio with the playing chain highlighted from the cue list, the
-// spectrum plot, the metrics table and the video download.
+// with `after_event_id` instead of replaying. When the job succeeds its result opens in
+// the listening room (room.ts) with the owner's share-link controls.
 import { ConnectError, Code } from "@connectrpc/connect";
-import { jobs } from "./api";
-import {
-  type Artifact,
-  ArtifactKind,
-  type Job,
-  type JobProgress,
-  JobStatus,
-  RenderStage,
-} from "./gen/gts/v1/job_pb";
-import { describe, h } from "./util";
+import { jobs, shootouts } from "./api";
+import { gearOf } from "./gear";
+import { type Artifact, type Job, type JobProgress, JobStatus, RenderStage } from "./gen/gts/v1/job_pb";
+import type { Shootout } from "./gen/gts/v1/shootout_pb";
+import { renderRoom } from "./room";
+import { describe, h, timestampMs } from "./util";
 
 const KEY = "gts.job";
 
@@ -75,7 +70,7 @@ function section(): HTMLElement {
 }
 
 /** Shows the job's progress and follows its events until it ends. */
-export function watchJob(jobId: string, afterEventId: string): void {
+export function watchJob(jobId: string, afterEventId: string, title = ""): void {
   controller?.abort();
   const abort = new AbortController();
   controller = abort;
@@ -95,16 +90,20 @@ export function watchJob(jobId: string, afterEventId: string): void {
       stage.textContent = `Could not cancel: ${describe(err)}`;
     }
   });
-  section().replaceChildren(
-    h("h2", { id: "job-title", text: "5. Progress and results" }),
-    h("p", { class: "muted", text: `Job ${jobId}` }),
-    h("div", { class: "field" }, label, " ", percent),
-    bar,
-    status,
-    stage,
-    cancel,
-    results,
-  );
+  const heading = h("h2", { id: "job-title", text: title ? `Rendering “${title}”` : "Your render" });
+  const progressBox = h("div", { id: "job-live", class: "live" }, h("div", { class: "field" }, label, " ", percent), bar, status, stage, cancel);
+  const el = section();
+  el.dataset.jobId = jobId;
+  el.replaceChildren(heading, progressBox, results);
+  if (!title) {
+    void jobs
+      .getJob({ jobId })
+      .then(({ job }) => (job ? shootouts.getShootout({ shootoutId: job.shootoutId }) : null))
+      .then((r) => {
+        if (r?.shootout) heading.textContent = `Rendering “${r.shootout.name}”`;
+      })
+      .catch(() => {});
+  }
 
   const showProgress = (p: JobProgress | undefined) => {
     if (!p) return;
@@ -173,7 +172,11 @@ export function watchJob(jobId: string, afterEventId: string): void {
       }
       if (abort.signal.aborted) return;
       if (finalStatus !== null) {
-        if (finalStatus === JobStatus.SUCCEEDED) await showResults(jobId, results);
+        if (finalStatus === JobStatus.SUCCEEDED) {
+          progressBox.hidden = true;
+          heading.hidden = true;
+          await showResults(jobId, results);
+        }
         return;
       }
       // The stream ended or broke before the job did: reconnect from the last event.
@@ -183,123 +186,114 @@ export function watchJob(jobId: string, afterEventId: string): void {
   void run();
 }
 
-interface Cue {
-  chain: number;
-  start_ms: number;
-  end_ms: number;
+const urls = new Map<string, Promise<string>>();
+
+/** A signed download URL of an artifact (asked once per page; they last minutes). */
+function artifactUrl(jobId: string, artifact: Artifact): Promise<string> {
+  let hit = urls.get(artifact.id);
+  if (!hit) {
+    hit = jobs.getArtifactUrl({ jobId, artifactId: artifact.id }).then(({ url }) => new URL(url, window.location.origin).toString());
+    urls.set(artifact.id, hit);
+    hit.catch(() => urls.delete(artifact.id));
+  }
+  return hit;
 }
 
-async function artifactUrl(jobId: string, artifact: Artifact): Promise<string> {
-  const { url } = await jobs.getArtifactUrl({ jobId, artifactId: artifact.id });
-  return new URL(url, window.location.origin).toString();
-}
-
-async function showResults(jobId: string, container: HTMLElement): Promise<void> {
+/** Loads a succeeded job's result into the listening room. */
+export async function showResults(jobId: string, container: HTMLElement): Promise<void> {
   container.replaceChildren(h("p", { text: "Loading the results…" }));
   try {
     const [{ job }, { artifacts }] = await Promise.all([jobs.getJob({ jobId }), jobs.listArtifacts({ jobId })]);
-    const find = (kind: ArtifactKind) => artifacts.find((a) => a.kind === kind && a.chainIndex === undefined);
-    const parts: HTMLElement[] = [];
-    const ab = find(ArtifactKind.AB_FLAC);
-    const cueArtifact = find(ArtifactKind.CUE_LIST);
-    if (ab) parts.push(await abPlayer(jobId, ab, cueArtifact, job));
-    const plot = find(ArtifactKind.SPECTRUM_PLOT);
-    if (plot) {
-      parts.push(
-        h("h3", { text: "Spectrum" }),
-        h("img", { id: "spectrum-plot", class: "plot", src: await artifactUrl(jobId, plot), alt: "Spectrum of every chain, overlaid" }),
-      );
+    if (!job) throw new Error("the render is gone");
+    let shootout: Shootout | undefined;
+    try {
+      shootout = (await shootouts.getShootout({ shootoutId: job.shootoutId })).shootout;
+    } catch {
+      // Deleted since: the result still plays, with what the job recorded.
     }
-    if (job) parts.push(metricsTable(job));
-    const video = find(ArtifactKind.VIDEO);
-    if (video) {
-      parts.push(
-        h("p", {}, h("a", { id: "video-download", href: await artifactUrl(jobId, video), download: video.filename, text: `Download the video (${video.filename})` })),
-      );
-    }
-    container.replaceChildren(...parts);
+    const chains = await Promise.all(
+      job.chainResults.map(async (result) => {
+        const chain = shootout?.chains.find((c) => c.id === result.chainId);
+        return {
+          name: result.displayName || chain?.displayName || `Chain ${result.chainIndex + 1}`,
+          gear: chain ? await gearOf(chain.blocks, chain.inputHighPassHz, true) : [],
+          result,
+        };
+      }),
+    );
+    renderRoom(container, {
+      resultKey: job.id,
+      title: shootout?.name ?? "Your result",
+      subtitle: subtitle(job),
+      chains,
+      artifacts,
+      url: (a) => artifactUrl(jobId, a),
+      actions: shareControls(job.id),
+    });
   } catch (err) {
     container.replaceChildren(h("p", { role: "alert", text: `Could not load the results: ${describe(err)}` }));
   }
 }
 
-async function abPlayer(jobId: string, ab: Artifact, cueArtifact: Artifact | undefined, job: Job | undefined): Promise<HTMLElement> {
-  const audio = h("audio", { id: "ab-audio", controls: true, preload: "auto", src: await artifactUrl(jobId, ab) });
-  const names = job?.chainResults.map((r) => r.displayName) ?? [];
-  const list = h("ol", { id: "cues" });
-  const now = h("p", { id: "now-playing", "aria-live": "polite", text: "Press play to compare." });
-  let cues: Cue[] = [];
-  if (cueArtifact) {
-    try {
-      const response = await fetch(await artifactUrl(jobId, cueArtifact));
-      const body: unknown = await response.json();
-      const raw = Array.isArray(body) ? body : ((body as { cues?: unknown[] }).cues ?? []);
-      cues = (raw as Cue[]).filter((c) => typeof c.start_ms === "number" && typeof c.end_ms === "number");
-    } catch {
-      now.textContent = "The cue list could not be loaded; the audio still plays.";
-    }
-  }
-  const items = cues.map((cue, i) => {
-    const name = names[cue.chain] ?? `Chain ${cue.chain + 1}`;
-    const item = h("li", { "data-chain": cue.chain }, `${name} — ${(cue.start_ms / 1000).toFixed(1)} s `);
-    const jump = h("button", { type: "button", text: "Play from here", "aria-label": `Play segment ${i + 1}, ${name}` });
-    jump.addEventListener("click", () => {
-      audio.currentTime = cue.start_ms / 1000;
-      void audio.play();
-    });
-    item.append(jump);
-    return item;
-  });
-  list.replaceChildren(...items);
-  let current = -1;
-  audio.addEventListener("timeupdate", () => {
-    const ms = audio.currentTime * 1000;
-    const index = cues.findIndex((c) => ms >= c.start_ms && ms < c.end_ms);
-    if (index === current) return;
-    items[current]?.classList.remove("current");
-    items[current]?.removeAttribute("aria-current");
-    current = index;
-    if (index >= 0) {
-      items[index].classList.add("current");
-      items[index].setAttribute("aria-current", "true");
-      now.textContent = `Now playing: ${names[cues[index].chain] ?? `Chain ${cues[index].chain + 1}`}`;
-    }
-  });
-  return h("div", {}, h("h3", { text: "A/B comparison" }), audio, now, list);
+function subtitle(job: Job): string {
+  const when = timestampMs(job.finishedAt);
+  const date = when ? new Date(when).toLocaleString() : "";
+  return `${job.chainResults.length} chains on the same DI, matched in loudness${date ? ` · rendered ${date}` : ""}`;
 }
 
-const METRICS: [string, (m: NonNullable<Job["chainResults"][number]["metrics"]>) => number, number][] = [
-  ["Integrated loudness (LUFS)", (m) => m.integratedLufs, 1],
-  ["True peak (dBTP)", (m) => m.truePeakDbtp, 1],
-  ["RMS (dBFS)", (m) => m.rmsDbfs, 1],
-  ["Crest factor (dB)", (m) => m.crestFactorDb, 1],
-  ["Loudness range (LU)", (m) => m.loudnessRangeLu, 1],
-  ["Spectral centroid (Hz)", (m) => m.spectralCentroidHz, 0],
-  ["Low / mid / high energy", (m) => m.lowBandEnergyRatio, 2],
-];
+// --- share links ----------------------------------------------------------------------------
 
-function metricsTable(job: Job): HTMLElement {
-  const results = job.chainResults;
-  const head = h("tr", {}, h("th", { scope: "col", text: "Metric" }), ...results.map((r) => h("th", { scope: "col", text: r.displayName })));
-  const rows = METRICS.map(([name, get, digits]) =>
-    h(
-      "tr",
-      {},
-      h("th", { scope: "row", text: name }),
-      ...results.map((r) => {
-        const m = r.metrics;
-        if (!m) return h("td", { text: "–" });
-        if (name.startsWith("Low / mid")) {
-          return h("td", { text: `${m.lowBandEnergyRatio.toFixed(2)} / ${m.midBandEnergyRatio.toFixed(2)} / ${m.highBandEnergyRatio.toFixed(2)}` });
+function shareKey(jobId: string): string {
+  return `gts.share.${jobId}`;
+}
+
+/** The owner's controls: make a share link, copy it, turn it off. */
+function shareControls(jobId: string): HTMLElement {
+  const box = h("div", { id: "share", class: "share", role: "group", "aria-label": "Share this result" });
+  const render = () => {
+    const token = localStorage.getItem(shareKey(jobId));
+    if (!token) {
+      const make = h("button", { id: "share-create", type: "button", text: "Share a link" });
+      make.addEventListener("click", async () => {
+        make.disabled = true;
+        try {
+          const shared = await jobs.shareJob({ jobId });
+          localStorage.setItem(shareKey(jobId), shared.token);
+          render();
+        } catch (err) {
+          make.disabled = false;
+          box.append(h("p", { role: "alert", text: `Could not make a link: ${describe(err)}` }));
         }
-        return h("td", { text: get(m).toFixed(digits) });
-      }),
-    ),
-  );
-  return h(
-    "div",
-    {},
-    h("h3", { text: "Metrics" }),
-    h("table", { id: "metrics" }, h("caption", { class: "muted", text: "Measured after loudness matching" }), h("thead", {}, head), h("tbody", {}, ...rows)),
-  );
+      });
+      box.replaceChildren(make, h("span", { class: "muted", text: " Anyone with the link can listen to this result (nothing else of yours) until you turn it off." }));
+      return;
+    }
+    const link = `${window.location.origin}/s/${token}`;
+    const field = h("input", { id: "share-link", type: "text", readonly: true, value: link, "aria-label": "Share link" });
+    const copy = h("button", { id: "share-copy", type: "button", text: "Copy" });
+    copy.addEventListener("click", async () => {
+      field.select();
+      try {
+        await navigator.clipboard.writeText(link);
+        copy.textContent = "Copied";
+      } catch {
+        copy.textContent = "Select and copy";
+      }
+    });
+    const revoke = h("button", { id: "share-revoke", type: "button", text: "Turn the link off" });
+    revoke.addEventListener("click", async () => {
+      revoke.disabled = true;
+      try {
+        await jobs.unshareJob({ jobId });
+        localStorage.removeItem(shareKey(jobId));
+        render();
+      } catch (err) {
+        revoke.disabled = false;
+        box.append(h("p", { role: "alert", text: `Could not turn the link off: ${describe(err)}` }));
+      }
+    });
+    box.replaceChildren(h("span", { text: "Shared: " }), field, " ", copy, " ", revoke);
+  };
+  render();
+  return box;
 }

@@ -1,8 +1,10 @@
-// The GTS web console: sign-in, library, uploads, the shootout builder, live progress and
-// the results. Plain DOM, no framework: each section renders itself from `state`.
+// The GTS web console: sign-in, the workspace (library, uploads, the shootout builder, my
+// shootouts and renders, live progress), the listening room, and share links (`/s/<token>`,
+// open without a session). Plain DOM, no framework: each section renders itself.
 import { auth } from "./api";
 import { clearSession, getSession, setSession } from "./session";
 import { byId, describe, h, notify } from "./util";
+import { renderShared } from "./shared";
 import { renderWorkspace } from "./workspace";
 
 async function completeLogin(): Promise<void> {
@@ -84,6 +86,12 @@ function renderAccount(): void {
 }
 
 function route(): void {
+  const share = window.location.pathname.match(/^\/s\/([A-Za-z0-9_-]+)$/);
+  if (share) {
+    byId("account").replaceChildren(h("a", { href: "/", text: "Make your own shootout" }));
+    void renderShared(byId("app"), share[1]);
+    return;
+  }
   renderAccount();
   if (window.location.pathname === "/auth/callback") {
     void completeLogin();

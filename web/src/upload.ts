@@ -4,7 +4,7 @@
 // GetUpload where to resume instead of starting over.
 import { ConnectError, Code } from "@connectrpc/connect";
 import { uploads } from "./api";
-import type { AssetKind } from "./gen/gts/v1/common_pb";
+import { AssetKind } from "./gen/gts/v1/common_pb";
 import { type Asset, UploadState } from "./gen/gts/v1/upload_pb";
 
 const MAX_CHUNK = 1024 * 1024;
@@ -80,4 +80,33 @@ export async function uploadFile(
   localStorage.removeItem(key);
   if (!asset) throw new Error("FinishUpload returned no asset");
   return asset;
+}
+
+/** Why an upload failed, in words a guitarist can act on; `retryable` when sending the
+ * same file again can succeed (a dropped connection), false when the file itself was refused. */
+export function uploadFailure(error: unknown, kind: AssetKind): { message: string; retryable: boolean } {
+  const what = kind === AssetKind.NAM_MODEL ? "model" : kind === AssetKind.IMPULSE_RESPONSE ? "impulse response" : "DI";
+  if (error instanceof ConnectError) {
+    const raw = (error.rawMessage || "").replace(/;? ?the upload was discarded.*$/i, "").trim();
+    if (error.code === Code.InvalidArgument || error.code === Code.FailedPrecondition) {
+      if (/is silent/i.test(raw)) {
+        return { message: "This DI is silent: there is no guitar signal in it. Check that the input was armed, then record or export it again.", retryable: false };
+      }
+      if (/GTS can read|no audio track|does not decode|damaged|header/i.test(raw) && kind !== AssetKind.NAM_MODEL) {
+        return { message: `This file isn't audio we can read. Export it as WAV, FLAC, MP3, AIFF or OGG.`, retryable: false };
+      }
+      if (kind === AssetKind.NAM_MODEL && /json|not a|weight|architecture|config/i.test(raw)) {
+        return { message: `This file isn't a NAM model we can use (${raw}). Export the .nam file from Neural Amp Modeler again.`, retryable: false };
+      }
+      const sentence = raw ? raw.charAt(0).toUpperCase() + raw.slice(1) : `This ${what} was refused`;
+      return { message: `${sentence.replace(/\.$/, "")}.`, retryable: false };
+    }
+    if (error.code === Code.ResourceExhausted) {
+      return { message: `${raw || "You have used your upload space"}. Delete files you no longer need, or wait a moment and try again.`, retryable: false };
+    }
+    if (error.code === Code.Unauthenticated) {
+      return { message: "Your session ended; sign in again, then upload the file again.", retryable: false };
+    }
+  }
+  return { message: "The connection dropped during the upload. Choose the same file and press Upload: it continues where it stopped.", retryable: true };
 }

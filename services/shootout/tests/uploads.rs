@@ -311,6 +311,12 @@ async fn hostile_files_are_rejected_with_specific_messages() {
             "not a DI track GTS can read",
         ),
         (
+            "a silent DI (a muted input)",
+            AssetKind::DiTrack,
+            wav(&vec![0.0; 96_000], 48_000, 1, Sample::Int16),
+            "is silent",
+        ),
+        (
             "too short",
             AssetKind::DiTrack,
             wav(&plucked(0.5, 44_100), 44_100, 1, Sample::Int16),

@@ -29,7 +29,14 @@ pub struct AudioLimits {
     pub max_channels: u32,
     /// What the file is, for messages ("DI track", "impulse response").
     pub what: &'static str,
+    /// A file whose loudest sample is below this (dBFS) is refused as silent; `None`
+    /// accepts silence.
+    pub min_peak_dbfs: Option<f64>,
 }
+
+/// A DI whose loudest sample stays below this is silence (or a muted input): rendering it
+/// would only measure the noise floor, so it is refused at upload.
+pub const SILENT_DI_PEAK_DBFS: f64 = -60.0;
 
 /// A DI track: 1 s to 10 min, 22.05-192 kHz, mono or stereo.
 pub const DI_TRACK: AudioLimits = AudioLimits {
@@ -39,6 +46,7 @@ pub const DI_TRACK: AudioLimits = AudioLimits {
     max_rate: 192_000,
     max_channels: 2,
     what: "DI track",
+    min_peak_dbfs: Some(SILENT_DI_PEAK_DBFS),
 };
 
 /// An impulse response: at most 10 s, 22.05-192 kHz, mono or stereo.
@@ -49,6 +57,7 @@ pub const IMPULSE_RESPONSE: AudioLimits = AudioLimits {
     max_rate: 192_000,
     max_channels: 2,
     what: "impulse response",
+    min_peak_dbfs: None,
 };
 
 /// What decoding measured.
@@ -264,6 +273,19 @@ fn decode_and_measure(path: &Path, limits: &AudioLimits) -> Result<AudioAnalysis
             limits.min_seconds
         )));
     }
+    if let Some(floor) = limits.min_peak_dbfs
+        && db(peak) < floor
+    {
+        return Err(ContentError::new(format!(
+            "the {what} is silent (its loudest sample is {}); record or export it again with \
+             the guitar audible",
+            if peak > 0.0 {
+                format!("{:.0} dBFS", db(peak))
+            } else {
+                "digital silence".to_owned()
+            }
+        )));
+    }
     let samples = frames.saturating_mul(u64::from(channels.max(1))) as f64;
     Ok(AudioAnalysis {
         frames,
@@ -339,6 +361,36 @@ mod tests {
             writer.finalize().unwrap();
         }
         cursor.into_inner()
+    }
+
+    #[test]
+    fn a_silent_di_is_refused_but_a_silent_ir_tail_is_not_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("silent.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 48_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+        for _ in 0..96_000 {
+            writer.write_sample(0i16).unwrap();
+        }
+        writer.finalize().unwrap();
+        let error = analyze(&path, &DI_TRACK).unwrap_err();
+        assert!(error.0.contains("is silent"), "{error}");
+        assert!(analyze(&path, &IMPULSE_RESPONSE).is_ok());
+        // Just above the floor is a (very quiet) DI, accepted.
+        let quiet = dir.path().join("quiet.wav");
+        let mut writer = hound::WavWriter::create(&quiet, spec).unwrap();
+        for i in 0..96_000 {
+            writer
+                .write_sample(if i % 100 == 0 { 40i16 } else { 0 })
+                .unwrap();
+        }
+        writer.finalize().unwrap();
+        assert!(analyze(&quiet, &DI_TRACK).is_ok());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! ListArtifacts and GetArtifactUrl.
+//! ListArtifacts and GetArtifactUrl (and the URL signing shared with share links).
 
 use chrono::Utc;
 use gts_proto::v1::{GetArtifactUrlResponse, ListArtifactsResponse};
@@ -41,20 +41,32 @@ impl JobApi {
         let artifact = queue::get_artifact(&self.db, job_id, artifact_id)
             .await?
             .ok_or(WorkerError::NotFound("artifact"))?;
+        let (url, expires_at) = self.sign(&artifact.object_key, self.artifacts.url_ttl)?;
+        Ok(GetArtifactUrlResponse {
+            url,
+            expires_at: Some(expires_at),
+        })
+    }
+
+    /// A gateway download URL of `object_key`, valid for `ttl`.
+    pub(super) fn sign(
+        &self,
+        object_key: &str,
+        ttl: std::time::Duration,
+    ) -> Result<(String, prost_types::Timestamp), WorkerError> {
         let Some(signer) = &self.artifacts.signer else {
             return Err(WorkerError::FailedPrecondition(
                 "artifact downloads are not configured on this server (GTS_ARTIFACT_URL_KEY)"
                     .to_owned(),
             ));
         };
-        let ttl = chrono::Duration::from_std(self.artifacts.url_ttl)
-            .unwrap_or(chrono::Duration::minutes(15));
+        let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(15));
         // Whole seconds: the URL carries the expiry in Unix seconds.
         let expires_unix = (Utc::now() + ttl).timestamp();
-        let url = signer.signed_url(&self.artifacts.url_base, &artifact.object_key, expires_unix);
-        Ok(GetArtifactUrlResponse {
-            url,
-            expires_at: chrono::DateTime::from_timestamp(expires_unix, 0).map(timestamp),
-        })
+        let url = signer.signed_url(&self.artifacts.url_base, object_key, expires_unix);
+        let expires_at = chrono::DateTime::from_timestamp(expires_unix, 0)
+            .map(timestamp)
+            .unwrap_or_default();
+        Ok((url, expires_at))
     }
 }

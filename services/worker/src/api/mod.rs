@@ -1,18 +1,23 @@
 //! gRPC handlers of `gts.v1.JobService`. Every RPC is scoped to the caller
-//! (`require_user`); another user's job answers NOT_FOUND exactly like a missing one.
+//! (`require_user`); another user's job answers NOT_FOUND exactly like a missing one. The
+//! two shared-result RPCs are the exception: the share token is the credential
+//! ([`shares`]).
 //! Errors go through [`crate::WorkerError`], the one mapping to `Status`.
 
 mod artifacts;
 mod jobs;
 mod paging;
+mod shares;
 
 use std::sync::Arc;
 
 use gts_common::identity::require_user;
 use gts_proto::v1::{
     CancelJobRequest, CancelJobResponse, GetArtifactUrlRequest, GetArtifactUrlResponse,
-    GetJobRequest, GetJobResponse, ListArtifactsRequest, ListArtifactsResponse, ListJobsRequest,
-    ListJobsResponse, SubmitJobRequest, SubmitJobResponse, WatchJobRequest, WatchJobResponse,
+    GetJobRequest, GetJobResponse, GetSharedArtifactUrlRequest, GetSharedArtifactUrlResponse,
+    GetSharedResultRequest, GetSharedResultResponse, ListArtifactsRequest, ListArtifactsResponse,
+    ListJobsRequest, ListJobsResponse, ShareJobRequest, ShareJobResponse, SubmitJobRequest,
+    SubmitJobResponse, UnshareJobRequest, UnshareJobResponse, WatchJobRequest, WatchJobResponse,
     job_service_server::JobService,
 };
 use sqlx::PgPool;
@@ -146,6 +151,48 @@ impl JobService for JobApi {
         let artifact_id = parse_id("artifact_id", &request.get_ref().artifact_id)?;
         Ok(Response::new(
             self.artifact_url(user.user_id, job_id, artifact_id).await?,
+        ))
+    }
+
+    async fn share_job(
+        &self,
+        request: Request<ShareJobRequest>,
+    ) -> Result<Response<ShareJobResponse>, Status> {
+        let user = require_user(&request)?;
+        let job_id = parse_id("job_id", &request.get_ref().job_id)?;
+        Ok(Response::new(self.share(user.user_id, job_id).await?))
+    }
+
+    async fn unshare_job(
+        &self,
+        request: Request<UnshareJobRequest>,
+    ) -> Result<Response<UnshareJobResponse>, Status> {
+        let user = require_user(&request)?;
+        let job_id = parse_id("job_id", &request.get_ref().job_id)?;
+        Ok(Response::new(self.unshare(user.user_id, job_id).await?))
+    }
+
+    async fn get_shared_result(
+        &self,
+        request: Request<GetSharedResultRequest>,
+    ) -> Result<Response<GetSharedResultResponse>, Status> {
+        // No require_user: the token is the credential.
+        Ok(Response::new(
+            self.shared_result(&request.get_ref().token).await?,
+        ))
+    }
+
+    async fn get_shared_artifact_url(
+        &self,
+        request: Request<GetSharedArtifactUrlRequest>,
+    ) -> Result<Response<GetSharedArtifactUrlResponse>, Status> {
+        let request = request.into_inner();
+        // A malformed artifact id is as unknown as a missing one (no probing by shape).
+        let artifact_id = Uuid::parse_str(&request.artifact_id)
+            .map_err(|_| WorkerError::NotFound("shared result"))?;
+        Ok(Response::new(
+            self.shared_artifact_url(&request.token, artifact_id)
+                .await?,
         ))
     }
 }
