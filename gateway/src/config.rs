@@ -45,6 +45,9 @@ pub struct Config {
     /// Calls per minute one client IP may make (`GTS_GATEWAY_RATE_LIMIT_IP_PER_MINUTE`,
     /// default 1200; 0 turns the limit off).
     pub rate_limit_ip_per_minute: u64,
+    /// The window both limits count in (`GTS_GATEWAY_RATE_WINDOW_MS`, default 60000: the
+    /// limits are per minute; tests shorten it to see a window end).
+    pub rate_limit_window: Duration,
 }
 
 impl Config {
@@ -100,6 +103,9 @@ impl Config {
             console_dir: env.or("GTS_GATEWAY_CONSOLE_DIR", PathBuf::from("web/dist"))?,
             rate_limit_user_per_minute: env.or("GTS_GATEWAY_RATE_LIMIT_USER_PER_MINUTE", 600)?,
             rate_limit_ip_per_minute: env.or("GTS_GATEWAY_RATE_LIMIT_IP_PER_MINUTE", 1200)?,
+            rate_limit_window: env
+                .millis_or("GTS_GATEWAY_RATE_WINDOW_MS", crate::rate_limit::WINDOW)?
+                .max(Duration::from_millis(1)),
         })
     }
 }

@@ -81,6 +81,7 @@ pub async fn serve(
         .authenticator("gts-gateway")
         .await
         .map_err(StartError::Other)?;
+    let authenticator = config.auth.revoking(authenticator, &redis, &shutdown).await;
     let auth = AuthLayer::new(authenticator)
         .lenient_on(ANONYMOUS_AUTH_PATHS)
         .refusing_service_credentials()
@@ -89,6 +90,7 @@ pub async fn serve(
         redis.clone(),
         config.rate_limit_user_per_minute,
         config.rate_limit_ip_per_minute,
+        config.rate_limit_window,
     );
     let grpc_proxy = ServiceBuilder::new()
         .map_request(set_forwarded_for)

@@ -66,12 +66,15 @@ impl Service<Request<Body>> for GrpcProxy {
             let response = match decision {
                 Route::Forward(backend) => forward(backends.channel(backend), request).await,
                 Route::Internal(service) => Status::permission_denied(format!(
-                    "{service} is an internal service and cannot be called through the gateway"
+                    "{} is an internal service and cannot be called through the gateway",
+                    gts_common::echo::shown(&service)
                 ))
                 .into_http(),
-                Route::Unknown(service) => {
-                    Status::unimplemented(format!("no public service named {service}")).into_http()
-                }
+                Route::Unknown(service) => Status::unimplemented(format!(
+                    "no public service named {}",
+                    gts_common::echo::shown(&service)
+                ))
+                .into_http(),
             };
             Ok(response)
         })

@@ -41,7 +41,7 @@ use tower::{Layer, Service};
 /// The longest a call waits for its count before it is let through uncounted.
 pub const REDIS_BUDGET: Duration = Duration::from_millis(250);
 
-/// The window every limit is expressed in.
+/// The window every limit is expressed in, by default (`GTS_GATEWAY_RATE_WINDOW_MS`).
 pub const WINDOW: Duration = Duration::from_secs(60);
 
 /// What a limit is keyed by.
@@ -66,10 +66,15 @@ struct Limits {
 }
 
 impl RateLimits {
-    pub fn new(redis: RedisHandle, user_per_minute: u64, ip_per_minute: u64) -> Self {
+    pub fn new(
+        redis: RedisHandle,
+        user_per_minute: u64,
+        ip_per_minute: u64,
+        window: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Limits {
-                window: FixedWindow::new(redis, WINDOW),
+                window: FixedWindow::new(redis, window),
                 user_per_minute,
                 ip_per_minute,
             }),
@@ -121,8 +126,9 @@ impl RateLimits {
         let seconds = retry_after.as_millis().div_ceil(1000).max(1);
         Some(resource_exhausted(
             format!(
-                "too many requests from {who}: the limit is {limit} calls per minute; \
-                 try again in {seconds} s"
+                "too many requests from {who}: the limit is {limit} calls per {}; \
+                 try again in {seconds} s",
+                window_name(self.inner.window.window())
             ),
             retry_after,
         ))
@@ -160,6 +166,15 @@ impl RateLimits {
                 None
             }
         }
+    }
+}
+
+/// "minute" for the default window, else its length.
+fn window_name(window: Duration) -> String {
+    if window == WINDOW {
+        "minute".to_owned()
+    } else {
+        format!("{} ms", window.as_millis())
     }
 }
 

@@ -50,6 +50,12 @@ async fn buf_curl_calls_health_and_an_rpc_through_reflection() {
 
     let ping: Value = serde_json::from_str(
         &buf_curl(&[
+            "-H",
+            &format!(
+                "{}: {}",
+                gts_common::auth::SERVICE_TOKEN_HEADER,
+                stack.service_credential("gts-ops").token().unwrap()
+            ),
             "-d",
             r#"{"message": "through reflection"}"#,
             &format!("{auth}/gts.v1.OpsInternal/Ping"),

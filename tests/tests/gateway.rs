@@ -66,14 +66,47 @@ async fn internal_services_are_refused_at_the_gateway_but_work_directly() {
         message: "hello".to_owned(),
     };
 
-    // Directly at the service, the internal RPC answers.
-    let direct = OpsInternalClient::new(stack.auth.channel().await)
-        .ping(ping.clone())
-        .await
-        .expect("Ping answers when called directly")
-        .into_inner();
-    assert_eq!(direct.message, "hello");
-    assert_eq!(direct.service, "gts-auth");
+    // Directly at each service, the internal RPC answers a caller with a service
+    // credential, and only such a caller: anonymous callers and users are refused at once
+    // (even one asking for the longest delay).
+    let credential = stack.service_credential("gts-ops");
+    for (service, handle) in [
+        ("gts-auth", &stack.auth),
+        ("gts-shootout", &stack.shootout),
+        ("gts-worker", &stack.worker),
+    ] {
+        let mut client = OpsInternalClient::new(handle.channel().await);
+        let mut request = tonic::Request::new(ping.clone());
+        credential.attach(&mut request).unwrap();
+        let direct = client
+            .ping(request)
+            .await
+            .expect("Ping answers a service credential")
+            .into_inner();
+        assert_eq!(direct.message, "hello");
+        assert_eq!(direct.service, service);
+
+        let slow = PingRequest {
+            delay_ms: 10_000,
+            message: "anyone".to_owned(),
+        };
+        let started = std::time::Instant::now();
+        let status = client
+            .ping(slow.clone())
+            .await
+            .expect_err("an anonymous Ping must be refused");
+        assert_eq!(status.code(), Code::PermissionDenied, "{service}: {status:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{service} held an anonymous Ping for {:?}",
+            started.elapsed()
+        );
+        let status = client
+            .ping(gts_e2e::with_bearer(slow, &stack.token_for_new_user()))
+            .await
+            .expect_err("a user's Ping must be refused");
+        assert_eq!(status.code(), Code::PermissionDenied, "{service}: {status:?}");
+    }
 
     // Through the gateway over grpc-web, with a bearer token, it is refused.
     let mut request = tonic::Request::new(ping.clone());

@@ -89,6 +89,10 @@ async fn sigterm_lets_a_slow_in_flight_call_finish_then_exits_zero() {
     let db = TestDatabase::create().await;
     let addr = free_local_addr();
     let mut auth = backend_command("gts-auth", db.url(), "GTS_AUTH_LISTEN", addr);
+    // Ping is internal: it needs a service credential.
+    let secrets = gts_e2e::stack::StackSecrets::generate();
+    auth.env("GTS_SERVICE_TOKEN", &secrets.service_token);
+    let credential = secrets.service_credential("gts-ops");
     // Request start lines are how the test knows the call is in flight.
     auth.env("GTS_LOG", "info,tower_http=debug");
     let mut running = RunningBinary::start(auth).await;
@@ -97,11 +101,12 @@ async fn sigterm_lets_a_slow_in_flight_call_finish_then_exits_zero() {
 
     let mut ops = OpsInternalClient::new(channel);
     let call = tokio::spawn(async move {
-        ops.ping(PingRequest {
+        let mut request = tonic::Request::new(PingRequest {
             delay_ms: 1500,
             message: "drain me".to_owned(),
-        })
-        .await
+        });
+        credential.attach(&mut request)?;
+        ops.ping(request).await
     });
     // The Ping has reached the server once its request line is logged.
     loop {

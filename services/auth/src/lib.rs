@@ -10,6 +10,7 @@ mod custody;
 mod error;
 mod login;
 mod rate_limit;
+mod revocations;
 mod sessions;
 mod state;
 mod upstream;
@@ -74,6 +75,13 @@ pub async fn serve(
         .add_service(Ops::server("gts-auth"));
     let options = infra.server_options(&config.service, "gts-auth", SERVICE_NAMES);
     let auth = AuthLayer::new(authenticator).lenient_on(ANONYMOUS_AUTH_PATHS);
-    server::serve_with_auth(routes, listener, options, auth, shutdown).await?;
+    let publisher = tokio::spawn(revocations::run(
+        infra.clone(),
+        config.verifier.revocation_poll,
+        shutdown.clone(),
+    ));
+    let served = server::serve_with_auth(routes, listener, options, auth, shutdown).await;
+    publisher.abort();
+    served?;
     Ok(())
 }

@@ -4,7 +4,8 @@
 //! swaps it for a new one under a row lock (two concurrent refreshes with one token: one
 //! wins, the other sees a rotated token). Presenting a rotated token again is theft
 //! evidence: the whole session is revoked, its current refresh token dies with it and its
-//! access tokens stop working at auth at once (and elsewhere when they expire, ≤ 15 min).
+//! access tokens stop working at auth at once and at the gateway, shootout and worker
+//! within about a second (the revoked-sessions feed, `revocations.rs`).
 
 use std::time::Duration;
 

@@ -2,7 +2,8 @@
 //!
 //! `Ping` answers after an optional delay (capped at 10 s), which lets operators and tests
 //! verify that a shutdown lets in-flight calls complete. It is internal: the gateway never
-//! routes it.
+//! routes it, and like every internal RPC it needs a service credential
+//! ([`require_service`]), so an anonymous caller cannot hold calls open on a service port.
 
 use std::time::Duration;
 
@@ -11,6 +12,8 @@ use gts_proto::v1::{
     ops_internal_server::{OpsInternal, OpsInternalServer},
 };
 use tonic::{Request, Response, Status};
+
+use crate::identity::require_service;
 
 /// The longest delay a caller may ask for.
 pub const MAX_PING_DELAY: Duration = Duration::from_secs(10);
@@ -31,6 +34,7 @@ impl Ops {
 #[tonic::async_trait]
 impl OpsInternal for Ops {
     async fn ping(&self, request: Request<PingRequest>) -> Result<Response<PingResponse>, Status> {
+        require_service(&request)?;
         let request = request.into_inner();
         let delay = Duration::from_millis(u64::from(request.delay_ms)).min(MAX_PING_DELAY);
         tokio::time::sleep(delay).await;

@@ -119,7 +119,35 @@ impl From<ShootoutError> for Status {
     }
 }
 
+/// Most field violations one reply details (the message still counts them all), so a
+/// request with thousands of bad entries gets a reply of bounded size.
+pub const MAX_REPORTED_VIOLATIONS: usize = 20;
+/// Longest field path or description a reply carries; longer ones are cut (they should
+/// never be: messages quote client input through `convert::shown`).
+const MAX_VIOLATION_CHARS: usize = 300;
+/// Most bytes of field paths and descriptions one reply details: with the message, far
+/// below the 16 KiB a peer accepts in headers (the details travel base64 in a trailer).
+pub const MAX_DETAILS_BYTES: usize = 4096;
+
+fn bounded(text: String) -> String {
+    if text.len() <= MAX_VIOLATION_CHARS {
+        return text;
+    }
+    let mut end = MAX_VIOLATION_CHARS;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 fn bad_request(violations: Vec<FieldViolation>) -> Status {
+    let violations: Vec<FieldViolation> = violations
+        .into_iter()
+        .map(|v| FieldViolation {
+            field: bounded(v.field),
+            description: bounded(v.description),
+        })
+        .collect();
     let message = match violations.as_slice() {
         [only] => format!("{}: {}", only.field, only.description),
         [first, rest @ ..] => format!(
@@ -132,7 +160,13 @@ fn bad_request(violations: Vec<FieldViolation>) -> Status {
         [] => "invalid request".to_owned(),
     };
     let mut details = ErrorDetails::new();
-    for violation in violations {
+    let mut budget = MAX_DETAILS_BYTES;
+    for violation in violations.into_iter().take(MAX_REPORTED_VIOLATIONS) {
+        let cost = violation.field.len() + violation.description.len();
+        if cost > budget {
+            break;
+        }
+        budget -= cost;
         details.add_bad_request_violation(violation.field, violation.description);
     }
     Status::with_error_details(Code::InvalidArgument, message, details)
@@ -156,6 +190,33 @@ mod tests {
         let details = status.get_details_bad_request().unwrap();
         assert_eq!(details.field_violations.len(), 2);
         assert_eq!(details.field_violations[1].field, "shootout.chains");
+    }
+
+    #[test]
+    fn replies_stay_small_whatever_the_violations() {
+        let mut violations = Violations::default();
+        for i in 0..5000 {
+            violations.add(format!("order[{i}]"), "x".repeat(10_000));
+        }
+        let status = Status::from(violations.into_result().unwrap_err());
+        assert!(status.message().len() < 1000, "{}", status.message().len());
+        assert!(status.message().contains("4999 more problems"));
+        let details = status.get_details_bad_request().unwrap();
+        assert!(!details.field_violations.is_empty());
+        assert!(details.field_violations.len() <= MAX_REPORTED_VIOLATIONS);
+        assert!(
+            status.details().len() < MAX_DETAILS_BYTES + 512,
+            "{}",
+            status.details().len()
+        );
+
+        let mut short = Violations::default();
+        for i in 0..100 {
+            short.add(format!("order[{i}]"), "is listed twice");
+        }
+        let status = Status::from(short.into_result().unwrap_err());
+        let details = status.get_details_bad_request().unwrap();
+        assert_eq!(details.field_violations.len(), MAX_REPORTED_VIOLATIONS);
     }
 
     #[test]

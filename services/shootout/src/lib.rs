@@ -149,6 +149,7 @@ pub async fn serve(
         .authenticator("gts-shootout")
         .await
         .map_err(StartError::Other)?;
+    let auth = config.auth.revoking(auth, &infra.redis, &shutdown).await;
     let state = AppState::new(&config, infra.clone())?;
     let background = state.spawn_background(shutdown.clone());
     let options = infra.server_options(&config.service, "gts-shootout", SERVICE_NAMES);

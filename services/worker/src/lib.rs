@@ -239,6 +239,7 @@ async fn serve_connected(
         .authenticator("gts-worker")
         .await
         .map_err(StartError::Other)?;
+    let auth = config.auth.revoking(auth, &infra.redis, &shutdown).await;
     let worker = Worker::new(config, infra, seams)?;
     let runner = worker
         .runner()

@@ -91,13 +91,26 @@ async fn demo() -> Result<(), String> {
         println!("   {name:<13} {addr:<16} SERVING");
     }
 
-    println!("== internal drain-check RPC, called directly (gts.v1.OpsInternal/Ping)");
+    println!(
+        "== internal drain-check RPC, called directly with a service credential (gts.v1.OpsInternal/Ping)"
+    );
+    let secret = std::env::var("GTS_SERVICE_TOKEN")
+        .map_err(|_| "GTS_SERVICE_TOKEN is required (the secret of service credentials)")?;
+    let credential = gts_common::auth::ServiceCredential::new(
+        "gts-demo",
+        &gts_common::auth::ServiceSecret::new(&secret)
+            .map_err(|e| format!("configuration error: GTS_SERVICE_TOKEN: {e}"))?,
+    );
     for (name, addr) in &services[..3] {
+        let mut request = tonic::Request::new(PingRequest {
+            delay_ms: 0,
+            message: "hello".to_owned(),
+        });
+        credential
+            .attach(&mut request)
+            .map_err(|s| format!("cannot mint a service credential: {s}"))?;
         let reply = OpsInternalClient::new(connect(name, *addr).await?)
-            .ping(PingRequest {
-                delay_ms: 0,
-                message: "hello".to_owned(),
-            })
+            .ping(request)
             .await
             .map_err(|s| format!("{name} Ping failed: {s}"))?
             .into_inner();

@@ -16,7 +16,13 @@ use http::{HeaderMap, Request, Response};
 use tonic::Status;
 use tower::{Layer, Service};
 
-use super::{service::SERVICE_TOKEN_HEADER, service::ServiceVerifier, verifier::JwtVerifier};
+use super::{
+    revocation::RevocationList, service::SERVICE_TOKEN_HEADER, service::ServiceVerifier,
+    verifier::JwtVerifier,
+};
+
+/// What a caller with a revoked session's access token is told.
+pub const REVOKED_MESSAGE: &str = "this session has been signed out or revoked; sign in again";
 use crate::identity::Caller;
 
 /// The auth RPCs that need no access token (login and refresh): a stale token sent along
@@ -32,13 +38,30 @@ pub const ANONYMOUS_AUTH_PATHS: &[&str] = &[
 pub struct Authenticator {
     users: JwtVerifier,
     services: Option<ServiceVerifier>,
+    revocations: Option<Arc<RevocationList>>,
 }
 
 impl Authenticator {
     /// Users verified by `users`; services by `services` (none: every service credential
     /// is refused).
     pub fn new(users: JwtVerifier, services: Option<ServiceVerifier>) -> Self {
-        Self { users, services }
+        Self {
+            users,
+            services,
+            revocations: None,
+        }
+    }
+
+    /// Also refuses access tokens of the sessions in `revocations` (signed out, revoked,
+    /// user deleted), kept current by [`super::revocation::poll`].
+    pub fn with_revocations(mut self, revocations: Arc<RevocationList>) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// The revocation list this authenticator checks, if any.
+    pub fn revocations(&self) -> Option<&Arc<RevocationList>> {
+        self.revocations.as_ref()
     }
 
     /// The user-token verifier.
@@ -66,10 +89,15 @@ impl Authenticator {
         let token = bearer_token(value).ok_or_else(|| {
             Status::unauthenticated("the authorization header must be \"Bearer <access token>\"")
         })?;
-        self.users
-            .verify(token)
-            .map(|user| Some(Caller::User(user)))
-            .map_err(|e| e.status())
+        let user = self.users.verify(token).map_err(|e| e.status())?;
+        if self
+            .revocations
+            .as_ref()
+            .is_some_and(|list| list.is_revoked(user.session_id))
+        {
+            return Err(Status::unauthenticated(REVOKED_MESSAGE));
+        }
+        Ok(Some(Caller::User(user)))
     }
 }
 
@@ -317,6 +345,27 @@ mod tests {
             call(&layer, path, &[(SERVICE_TOKEN_HEADER, user_as_service)]).await,
             unauthenticated
         );
+    }
+
+    #[tokio::test]
+    async fn revoked_sessions_are_refused() {
+        let (signer, _) = setup();
+        let users = JwtVerifier::new(&[signer.key().public_key().clone()], "iss", "aud", 5);
+        let list = RevocationList::new();
+        let authenticator = Authenticator::new(users, None).with_revocations(list.clone());
+        let token = token(&signer, 60);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        let Ok(Some(Caller::User(user))) = authenticator.authenticate(&headers) else {
+            panic!("a live session is accepted");
+        };
+        list.replace_for_tests([user.session_id]);
+        let status = authenticator.authenticate(&headers).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        assert_eq!(status.message(), REVOKED_MESSAGE);
     }
 
     #[tokio::test]

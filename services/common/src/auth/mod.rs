@@ -20,6 +20,7 @@ pub mod claims;
 pub mod fetch;
 pub mod keys;
 pub mod layer;
+pub mod revocation;
 pub mod service;
 pub mod settings;
 pub mod signer;
@@ -28,7 +29,8 @@ pub mod verifier;
 
 pub use claims::AccessClaims;
 pub use keys::{PublicKeyEntry, SigningKey};
-pub use layer::{ANONYMOUS_AUTH_PATHS, AuthLayer, Authenticator};
+pub use layer::{ANONYMOUS_AUTH_PATHS, AuthLayer, Authenticator, REVOKED_MESSAGE};
+pub use revocation::RevocationList;
 pub use service::{SERVICE_TOKEN_HEADER, ServiceCredential, ServiceSecret, ServiceVerifier};
 pub use settings::VerifierSettings;
 pub use signer::JwtSigner;

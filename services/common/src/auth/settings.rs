@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::revocation::{self, RevocationList};
 use super::{
     claims::{DEFAULT_AUDIENCE, DEFAULT_ISSUER},
     fetch,
@@ -10,7 +11,11 @@ use super::{
     service::{ServiceCredential, ServiceSecret, ServiceVerifier},
     verifier::JwtVerifier,
 };
-use crate::config::{ConfigError, Env};
+use crate::{
+    config::{ConfigError, Env},
+    redis_conn::RedisHandle,
+    shutdown::Shutdown,
+};
 
 /// Verification settings shared by the gateway and every service.
 #[derive(Debug, Clone)]
@@ -30,6 +35,9 @@ pub struct VerifierSettings {
     pub auth_url: String,
     /// How long start-up waits for auth's keys (`GTS_STARTUP_TIMEOUT_MS`, default 30 s).
     pub fetch_timeout: Duration,
+    /// How often the revoked sessions are read from Redis (`GTS_REVOCATION_POLL_MS`,
+    /// default 500 ms).
+    pub revocation_poll: Duration,
 }
 
 impl VerifierSettings {
@@ -63,6 +71,8 @@ impl VerifierSettings {
                 .url_or("GTS_AUTH_URL", &["http", "https"], "http://127.0.0.1:50051")?
                 .to_string(),
             fetch_timeout: env.millis_or("GTS_STARTUP_TIMEOUT_MS", Duration::from_secs(30))?,
+            revocation_poll: env
+                .millis_or("GTS_REVOCATION_POLL_MS", revocation::DEFAULT_POLL_INTERVAL)?,
         })
     }
 
@@ -83,6 +93,27 @@ impl VerifierSettings {
     /// A user-token verifier over `keys`.
     pub fn jwt_verifier(&self, keys: &[PublicKeyEntry]) -> JwtVerifier {
         JwtVerifier::new(keys, &self.issuer, &self.audience, self.leeway_secs)
+    }
+
+    /// `authenticator`, also refusing revoked sessions: reads the list from Redis once now,
+    /// then keeps it current in a background task until `shutdown`.
+    pub async fn revoking(
+        &self,
+        authenticator: Authenticator,
+        redis: &RedisHandle,
+        shutdown: &Shutdown,
+    ) -> Authenticator {
+        let list = RevocationList::new();
+        if let Err(error) = list.refresh(redis, None).await {
+            tracing::warn!(%error, "cannot read revoked sessions from Redis yet; will retry");
+        }
+        tokio::spawn(revocation::poll(
+            list.clone(),
+            redis.clone(),
+            self.revocation_poll,
+            shutdown.clone(),
+        ));
+        authenticator.with_revocations(list)
     }
 
     /// The authenticator for a service other than auth: keys from the configuration, or

@@ -13,7 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     assets::AssetKindName,
-    convert::{Cursor, page_size, parse_id},
+    convert::{Cursor, List, page_size, parse_id},
     error::{ShootoutError, invalid},
     uploads::{
         UploadContext,
@@ -41,7 +41,7 @@ impl AssetService for AssetApi {
         let user = require_user(&request)?;
         let request = request.get_ref();
         let size = page_size("page_size", request.page_size)?;
-        let after = Cursor::decode("page_token", &request.page_token)?;
+        let after = Cursor::decode(List::Assets, "page_token", &request.page_token)?;
         let kind = match request.kind {
             0 => None,
             raw => Some(
@@ -70,7 +70,7 @@ impl AssetService for AssetApi {
                 created_at: last.created_at,
                 id: last.id,
             }
-            .encode(),
+            .encode(List::Assets),
             _ => String::new(),
         };
         let mut conn = self

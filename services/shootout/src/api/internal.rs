@@ -91,7 +91,7 @@ struct Blob {
 }
 
 async fn owned_blobs(
-    db: &PgPool,
+    db: &mut sqlx::PgConnection,
     owner: Uuid,
     ids: &[Uuid],
 ) -> Result<HashMap<String, Blob>, ShootoutError> {
@@ -101,7 +101,7 @@ async fn owned_blobs(
     )
     .bind(owner)
     .bind(ids)
-    .fetch_all(db)
+    .fetch_all(&mut *db)
     .await?;
     Ok(rows
         .into_iter()
@@ -137,9 +137,10 @@ impl ShootoutInternal for ShootoutInternalApi {
         let request = request.get_ref();
         let id = parse_id("shootout_id", &request.shootout_id)?;
         let owner = parse_id("user_id", &request.user_id)?;
-        let mut conn = self.db.acquire().await.map_err(ShootoutError::from)?;
-        let shootout = store::load_existing(&mut conn, owner, id, false).await?;
-        drop(conn);
+        // The shootout and its assets from one snapshot: a concurrent DeleteShootout or
+        // update is either wholly before this read or wholly after it, never half-seen.
+        let mut tx = store::snapshot(&self.db).await?;
+        let shootout = store::load_existing(&mut tx, owner, id, false).await?;
 
         let sources: Vec<(&str, &str, &ModelSource)> = shootout
             .chains
@@ -164,7 +165,8 @@ impl ShootoutInternal for ShootoutInternalApi {
             Some(Source::AssetId(id)) => Uuid::parse_str(id).ok(),
             _ => None,
         }));
-        let blobs = owned_blobs(&self.db, owner, &asset_ids).await?;
+        let blobs = owned_blobs(&mut tx, owner, &asset_ids).await?;
+        tx.commit().await.map_err(ShootoutError::from)?;
 
         let mut di_tracks = Vec::with_capacity(shootout.di_tracks.len());
         for track in &shootout.di_tracks {

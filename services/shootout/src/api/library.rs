@@ -98,6 +98,13 @@ fn paging(page: Option<&LibraryPage>) -> Result<(Option<u32>, Option<u32>), Shoo
     ))
 }
 
+/// Longest free-text search query.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Most tags (and most makes) one search may filter by.
+pub const MAX_FILTER_VALUES: usize = 20;
+/// Longest tag or make name.
+pub const MAX_FILTER_CHARS: usize = 100;
+
 fn enum_value<E: TryFrom<i32>>(violations: &mut Violations, field: String, raw: i32) -> Option<E> {
     let value = E::try_from(raw).ok();
     if value.is_none() {
@@ -131,8 +138,27 @@ impl LibraryService for LibraryApi {
         let format: Option<ToneFormat> =
             enum_value(&mut violations, "format".into(), request.format);
         let sort: Option<ToneSort> = enum_value(&mut violations, "sort".into(), request.sort);
-        if request.query.chars().count() > 200 {
-            violations.add("query", "the query is too long; use at most 200 characters");
+        if request.query.chars().count() > MAX_QUERY_CHARS {
+            violations.add(
+                "query",
+                format!("the query is too long; use at most {MAX_QUERY_CHARS} characters"),
+            );
+        }
+        for (field, values) in [("tags", &request.tags), ("makes", &request.makes)] {
+            if values.len() > MAX_FILTER_VALUES {
+                violations.add(
+                    field,
+                    format!("at most {MAX_FILTER_VALUES} values; drop some"),
+                );
+            }
+            for (i, value) in values.iter().enumerate().take(MAX_FILTER_VALUES) {
+                if value.chars().count() > MAX_FILTER_CHARS {
+                    violations.add(
+                        format!("{field}[{i}]"),
+                        format!("too long; use at most {MAX_FILTER_CHARS} characters"),
+                    );
+                }
+            }
         }
         violations.into_result()?;
 

@@ -20,7 +20,7 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    convert::{Cursor, page_size, parse_id},
+    convert::{Cursor, List, page_size, parse_id},
     error::{ShootoutError, invalid},
     shootouts::{
         edit,
@@ -119,8 +119,9 @@ impl ShootoutService for ShootoutApi {
     ) -> Result<Response<GetShootoutResponse>, Status> {
         let user = require_user(&request)?;
         let id = parse_id("shootout_id", &request.get_ref().shootout_id)?;
-        let mut conn = self.db.acquire().await.map_err(ShootoutError::from)?;
-        let shootout = store::load_existing(&mut conn, user.user_id, id, false).await?;
+        let mut tx = store::snapshot(&self.db).await?;
+        let shootout = store::load_existing(&mut tx, user.user_id, id, false).await?;
+        tx.commit().await.map_err(ShootoutError::from)?;
         Ok(Response::new(GetShootoutResponse {
             shootout: Some(shootout),
         }))
@@ -133,11 +134,11 @@ impl ShootoutService for ShootoutApi {
         let user = require_user(&request)?;
         let request = request.get_ref();
         let size = page_size("page_size", request.page_size)?;
-        let after = Cursor::decode("page_token", &request.page_token)?;
+        let after = Cursor::decode(List::Shootouts, "page_token", &request.page_token)?;
         let (shootouts, next) = store::list(&self.db, user.user_id, after, size).await?;
         Ok(Response::new(ListShootoutsResponse {
             shootouts,
-            next_page_token: next.map(|c| c.encode()).unwrap_or_default(),
+            next_page_token: next.map(|c| c.encode(List::Shootouts)).unwrap_or_default(),
         }))
     }
 

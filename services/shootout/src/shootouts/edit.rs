@@ -75,7 +75,8 @@ fn mask_paths<'a>(checker: &mut Checker, paths: &'a [String], allowed: &[&str]) 
             checker.violations.add(
                 format!("update_mask.paths[{index}]"),
                 format!(
-                    "{path:?} cannot be updated here; allowed: {}",
+                    "{} cannot be updated here; allowed: {}",
+                    crate::convert::shown(path),
                     allowed.join(", ")
                 ),
             );
@@ -200,8 +201,8 @@ pub fn add_chain(
         checker.violations.add(
             "chain.display_name",
             format!(
-                "a chain called {:?} exists already; choose another name",
-                existing.display_name
+                "a chain called {} exists already; choose another name",
+                crate::convert::shown(&existing.display_name)
             ),
         );
     }
@@ -331,7 +332,10 @@ fn permutation<T: Clone>(
             None => {
                 return Err(invalid(
                     format!("{field}[{index}]"),
-                    format!("{raw:?} is not one of this shootout's {what}s"),
+                    format!(
+                        "{} is not one of this shootout's {what}s",
+                        crate::convert::shown(raw)
+                    ),
                 ));
             }
         }

@@ -69,6 +69,7 @@ pub fn etag(version: i64) -> String {
 
 /// Fails with ABORTED when `sent` is set and differs from the current etag.
 pub fn check_etag(sent: &str, current: &str) -> Result<(), ShootoutError> {
+    crate::convert::etag("etag", sent)?;
     if sent.is_empty() || sent == current {
         Ok(())
     } else {
@@ -142,7 +143,19 @@ async fn attach_children(
     Ok(())
 }
 
-/// Reads one shootout of `owner`; `None` when missing or owned by someone else.
+/// A read-only REPEATABLE READ transaction: every read in it sees one snapshot, so a
+/// shootout read outside a locking transaction is never half-deleted or half-updated
+/// (its row from before a concurrent DeleteShootout/Update, its chains from after).
+pub async fn snapshot(db: &PgPool) -> Result<Transaction<'static, Postgres>, ShootoutError> {
+    let mut tx = db.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Reads one shootout of `owner`; `None` when missing or owned by someone else. Outside a
+/// transaction that locked the row (`for_update`), call it within a [`snapshot`].
 pub async fn load(
     conn: &mut PgConnection,
     owner: Uuid,
@@ -189,7 +202,7 @@ pub async fn list(
     after: Option<Cursor>,
     page_size: u32,
 ) -> Result<(Vec<Shootout>, Option<Cursor>), ShootoutError> {
-    let mut conn = db.acquire().await?;
+    let mut conn = snapshot(db).await?;
     let rows: Vec<ShootoutRow> = sqlx::query_as(
         "SELECT id, owner_id, name, description, guitar, pickup_notes, loudness_target_lufs, \
          phrase_length_seconds, input_level_dbfs, video_enabled, version, created_at, updated_at \
@@ -216,6 +229,7 @@ pub async fn list(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut shootouts: Vec<Shootout> = rows.into_iter().map(ShootoutRow::into_proto).collect();
     attach_children(&mut conn, &mut shootouts, &ids).await?;
+    conn.commit().await?;
     Ok((shootouts, next))
 }
 

@@ -108,7 +108,10 @@ impl Checker {
                 .add(field, format!("choose an uploaded {}", kind.human())),
             Err(_) => self.violations.add(
                 field,
-                format!("{raw:?} is not an asset id (expected a UUID)"),
+                format!(
+                    "{} is not an asset id (expected a UUID)",
+                    crate::convert::shown(raw)
+                ),
             ),
         }
     }
@@ -234,8 +237,8 @@ impl Checker {
                 self.violations.add(
                     format!("{field}[{index}].display_name"),
                     format!(
-                        "chain {first} is already called {:?}; give each chain its own name",
-                        chain.display_name
+                        "chain {first} is already called {}; give each chain its own name",
+                        crate::convert::shown(&chain.display_name)
                     ),
                 );
             } else {

@@ -16,8 +16,6 @@ use crate::{
 };
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
-const DEFAULT_PAGE_SIZE: u32 = 20;
-const MAX_PAGE_SIZE: u32 = 100;
 
 impl JobApi {
     pub(super) async fn submit(
@@ -93,10 +91,8 @@ impl JobApi {
         } else {
             Some(parse_id("shootout_id", &request.shootout_id)?)
         };
-        let page_size = match request.page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            size => size.min(MAX_PAGE_SIZE),
-        };
+        let page_size = gts_common::paging::page_size(request.page_size)
+            .map_err(|message| WorkerError::InvalidArgument(format!("page_size: {message}")))?;
         let before = if request.page_token.is_empty() {
             None
         } else {
