@@ -408,7 +408,7 @@ fn an_exploding_model_is_a_typed_error() {
 #[test]
 fn a_model_that_overflows_to_infinity_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = single_model_spec(dir.path(), 3e38, 40.0);
+    let spec = single_model_spec(dir.path(), 3e38, 24.0);
     match render_chains(&spec, &NoProgress, &CancelToken::new()) {
         Err(RenderError::NonFiniteAudio { stage, .. }) => assert!(stage.contains("nam"), "{stage}"),
         Err(other) => panic!("expected NonFiniteAudio, got {other}"),
