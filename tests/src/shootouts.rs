@@ -333,5 +333,6 @@ pub fn chain(name: &str, blocks: Vec<Block>) -> SignalChain {
         description: String::new(),
         blocks,
         input_high_pass_hz: None,
+        input_level_mode: 0,
     }
 }

@@ -71,6 +71,7 @@ async fn a_shootout_round_trips_through_the_gateway() {
         blocks: vec![nam(model), cab.clone()],
         // Set, as a read returns it (the server fills in 80 Hz when unset).
         input_high_pass_hz: Some(80.0),
+        input_level_mode: 0,
     };
     let draft = Shootout {
         name: "Through the gateway".into(),

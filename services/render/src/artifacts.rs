@@ -183,6 +183,7 @@ pub fn write_artifacts(
                 if c.blocks.is_empty() {
                     lines.push("DI only".into());
                 }
+                lines.push(c.input.describe(spec.output.input_level_dbfs));
                 lines.push(format!(
                     "{:.1} LUFS, {:.1} dBTP",
                     c.level.output_lufs, c.level.true_peak_dbtp

@@ -192,11 +192,19 @@ fn apply_block(
     on_progress: &(dyn Fn(f32) + Sync),
 ) -> Result<Vec<f32>> {
     match (block, prepared) {
-        (Block::Nam { input_gain_db, .. }, Prepared::Nam(amp)) => {
+        (
+            Block::Nam {
+                input_gain_db,
+                path: _model_path,
+            },
+            Prepared::Nam(amp),
+        ) => {
             let gain = 10f64.powf(*input_gain_db / 20.0) as f32;
             let model_rate = amp.sample_rate();
             let mut at_model_rate = resample(&signal, rate, model_rate)?;
             at_model_rate.iter_mut().for_each(|s| *s *= gain);
+            #[cfg(test)]
+            model_input_tap::record(_model_path, &at_model_rate);
             amp.process(&mut at_model_rate, cancel, on_progress)?;
             let mut dc_blocker = Biquad::new(
                 FilterShape::HighPass,
@@ -272,6 +280,29 @@ fn apply_block(
         (Block::Nam { .. } | Block::Cabinet { .. }, _) => {}
     }
     Ok(signal)
+}
+
+/// Test-only record of the samples entering each model (keyed by model file), so tests
+/// check levels where the model hears them.
+#[cfg(test)]
+pub(crate) mod model_input_tap {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static TAPS: Mutex<Vec<(PathBuf, Vec<f32>)>> = Mutex::new(Vec::new());
+
+    pub(crate) fn record(model: &Path, samples: &[f32]) {
+        if let Ok(mut taps) = TAPS.lock() {
+            taps.push((model.to_path_buf(), samples.to_vec()));
+        }
+    }
+
+    /// The last samples that entered `model`.
+    pub(crate) fn take(model: &Path) -> Option<Vec<f32>> {
+        let mut taps = TAPS.lock().ok()?;
+        let at = taps.iter().rposition(|(path, _)| path == model)?;
+        Some(taps.remove(at).1)
+    }
 }
 
 /// Refuses NaN/inf and absurd levels (above +80 dBFS no real chain goes: a model that

@@ -16,10 +16,13 @@ pub mod decode;
 pub mod dsp;
 pub mod error;
 pub mod evaluation;
+pub mod input_level;
+pub mod limits;
 pub mod loudness;
 pub mod manifest;
 pub mod metrics;
 pub mod nam;
+pub mod nam_metadata;
 pub mod pipeline;
 pub mod progress;
 pub mod resample;
@@ -34,4 +37,4 @@ pub use pipeline::{
     render_shootout, render_shootout_with,
 };
 pub use progress::{CancelToken, NoProgress, Progress, ProgressSink, Stage};
-pub use spec::{Block, ChainSpec, DiTrack, OutputOptions, ShootoutSpec};
+pub use spec::{Block, ChainSpec, DiTrack, InputLevelMode, OutputOptions, ShootoutSpec};

@@ -35,7 +35,7 @@ pub use simd::KernelVariant;
 use simd::{Lanes, WithLanes, dispatch};
 
 /// Largest `.nam` file accepted (the standard WaveNet is ~300 KB).
-pub const MAX_MODEL_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_MODEL_FILE_BYTES: u64 = crate::limits::MAX_NAM_FILE_BYTES;
 /// Largest channel / head / bottleneck width accepted.
 pub const MAX_WIDTH: usize = 256;
 /// Largest number of layers in one WaveNet layer array.
@@ -361,6 +361,76 @@ fn run_chunks(
         progress(chunk.len());
     }
     Ok(())
+}
+
+/// What the one `.nam` checker found in a valid model (see [`inspect`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// The architecture named in the file (`WaveNet`, `LSTM`, `SlimmableContainer`).
+    pub architecture: String,
+    /// The file's `version` field.
+    pub version: String,
+    /// The rate the model runs at, Hz.
+    pub sample_rate: u32,
+    /// Whether the file states its rate (older files do not; 48 kHz is assumed).
+    pub declares_sample_rate: bool,
+    /// Receptive field in samples (0 for recurrent models).
+    pub receptive_field: usize,
+    /// Number of weights.
+    pub weight_count: usize,
+    /// TONE3000's size class of a standard two-array WaveNet (`standard`, `lite`,
+    /// `feather`, `nano`), else `custom`.
+    pub size_class: &'static str,
+    /// The `metadata` object (names, loudness, calibration).
+    pub metadata: crate::nam_metadata::NamMetadata,
+}
+
+/// The one `.nam` checker: validates `json` exactly as [`NamAmp::from_json_str`] does
+/// (bounds before allocation, finite weights, a usable rate, a model that builds) and
+/// reports what it found. The shootout service calls this when a model is uploaded.
+pub fn inspect(json: &str) -> Result<ModelInfo> {
+    let label = Path::new("model.nam");
+    let parsed = NamModel::from_json_str(json).map_err(|e| invalid(label, e.to_string()))?;
+    validate_model(&parsed, 0).map_err(|reason| invalid(label, reason))?;
+    let sample_rate = model_sample_rate(&parsed).map_err(|reason| invalid(label, reason))?;
+    let model = Model::from_nam(&parsed).map_err(|e| invalid(label, e.to_string()))?;
+    let size_class = match &parsed.config {
+        ModelConfig::WaveNet(config) if config.layers.len() == 2 => {
+            match config.layers.first().map(|a| a.channels) {
+                Some(16) => "standard",
+                Some(12) => "lite",
+                Some(8) => "feather",
+                Some(4) => "nano",
+                _ => "custom",
+            }
+        }
+        _ => "custom",
+    };
+    Ok(ModelInfo {
+        architecture: parsed.architecture.clone(),
+        version: parsed.version.clone(),
+        sample_rate,
+        declares_sample_rate: parsed.sample_rate.is_some(),
+        receptive_field: model.receptive_field(),
+        weight_count: parsed.weights.len(),
+        size_class,
+        metadata: crate::nam_metadata::read_metadata(json),
+    })
+}
+
+/// [`inspect`] for a file, whose size is bounded before it is read.
+pub fn inspect_file(path: &Path) -> Result<ModelInfo> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| RenderError::io(path, e))?
+        .len();
+    if size > MAX_MODEL_FILE_BYTES {
+        return Err(invalid(
+            path,
+            format!("file is {size} bytes, over the {MAX_MODEL_FILE_BYTES}-byte limit"),
+        ));
+    }
+    let json = std::fs::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
+    inspect(&json)
 }
 
 fn invalid(path: &Path, reason: String) -> RenderError {

@@ -22,6 +22,7 @@ use crate::chain::PreparedChain;
 use crate::decode::{MAX_DURATION_SECONDS, decode_file};
 use crate::error::{RenderError, Result};
 use crate::evaluation::evaluate;
+use crate::input_level::{InputLevelReport, InputMode};
 use crate::loudness::{LevelReport, gated_rms_dbfs, level_output};
 use crate::manifest::{InputFile, hash_inputs};
 use crate::metrics::{ChainMetrics, measure};
@@ -47,7 +48,7 @@ pub struct DiReport {
     pub duration_seconds: f64,
     /// Its gated RMS before levelling, dBFS.
     pub measured_rms_dbfs: f64,
-    /// Gain applied to reach the input level, dB.
+    /// Gain applied to reach the RMS input level (chains in `rms` input mode), dB.
     pub gain_db: f64,
     /// Where it starts on the shootout timeline, seconds.
     pub start_seconds: f64,
@@ -64,6 +65,8 @@ pub struct ChainReport {
     pub blocks: Vec<String>,
     /// Rate its blocks ran at.
     pub processing_rate: u32,
+    /// How the DI entered the chain (calibrated or RMS, with any fallback note).
+    pub input: InputLevelReport,
     /// Levelling outcome.
     pub level: LevelReport,
     /// Measurements of the levelled audio.
@@ -137,12 +140,69 @@ impl<'a> ProgressTracker<'a> {
     }
 }
 
-/// Loads the DI tracks into one levelled timeline at the output rate.
-fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(Vec<f32>, Vec<DiReport>)> {
+/// The DI tracks on one timeline at the output rate, at their recorded level, with the
+/// gain that brings each track to the RMS input level.
+struct DiTimeline {
+    recorded: Vec<f32>,
+    /// Per track: its samples on the timeline and its RMS-levelling gain (linear).
+    tracks: Vec<(std::ops::Range<usize>, f32)>,
+}
+
+impl DiTimeline {
+    /// What enters a chain in `input`'s mode: the recorded DI raised by Z − X dB
+    /// (calibrated), or each track at the RMS input level.
+    fn for_chain(&self, input: &InputLevelReport) -> Vec<f32> {
+        match (input.mode, input.calibration_gain_db) {
+            (InputMode::Calibrated, Some(gain_db)) => {
+                let gain = 10f64.powf(gain_db / 20.0) as f32;
+                self.recorded.iter().map(|s| s * gain).collect()
+            }
+            _ => self.rms_levelled(),
+        }
+    }
+
+    fn rms_levelled(&self) -> Vec<f32> {
+        let mut levelled = self.recorded.clone();
+        for (range, gain) in &self.tracks {
+            if let Some(track) = levelled.get_mut(range.clone()) {
+                track.iter_mut().for_each(|s| *s *= gain);
+            }
+        }
+        levelled
+    }
+}
+
+/// Each chain's input mode, from its first NAM model's metadata.
+fn decide_inputs(spec: &ShootoutSpec) -> Result<Vec<InputLevelReport>> {
+    spec.chains
+        .iter()
+        .map(|chain| {
+            let first_model = chain.blocks.iter().find_map(|block| match block {
+                crate::spec::Block::Nam { path, .. } => Some(path),
+                _ => None,
+            });
+            let metadata = match first_model {
+                Some(path) => Some(crate::nam_metadata::read_metadata(
+                    &std::fs::read_to_string(path).map_err(|e| RenderError::io(path, e))?,
+                )),
+                None => None,
+            };
+            Ok(crate::input_level::decide(
+                chain.input_level_mode,
+                metadata.as_ref(),
+                &spec.output,
+            ))
+        })
+        .collect()
+}
+
+/// Loads the DI tracks into one timeline at the output rate (recorded level).
+fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(DiTimeline, Vec<DiReport>)> {
     let rate = spec.output.sample_rate;
     let gap = (spec.output.di_gap_seconds * f64::from(rate)).round() as usize;
     let mut timeline = Vec::new();
     let mut reports = Vec::new();
+    let mut tracks = Vec::new();
     for (index, track) in spec.di_tracks.iter().enumerate() {
         cancel.check()?;
         let audio = decode_file(&track.path, MAX_DURATION_SECONDS)?;
@@ -154,11 +214,11 @@ fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(Vec<f32>, Vec<D
         })?;
         let gain_db = spec.output.input_level_dbfs - measured;
         let gain = 10f64.powf(gain_db / 20.0) as f32;
-        let levelled: Vec<f32> = audio.samples.iter().map(|s| s * gain).collect();
-        let resampled = resample(&levelled, audio.sample_rate, rate)?;
+        let resampled = resample(&audio.samples, audio.sample_rate, rate)?;
         if index > 0 {
             timeline.resize(timeline.len() + gap, 0.0);
         }
+        tracks.push((timeline.len()..timeline.len() + resampled.len(), gain));
         reports.push(DiReport {
             path: track.path.clone(),
             source_rate: audio.sample_rate,
@@ -169,7 +229,13 @@ fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(Vec<f32>, Vec<D
         });
         timeline.extend(resampled);
     }
-    Ok((timeline, reports))
+    Ok((
+        DiTimeline {
+            recorded: timeline,
+            tracks,
+        },
+        reports,
+    ))
 }
 
 /// How a render uses the machine (never what it produces).
@@ -210,7 +276,9 @@ pub fn render_chains_with(
     tracker.stage(Stage::Load, 0.0, 0.0);
     let inputs = hash_inputs(spec)?;
     cancel.check()?;
-    let (di, di_tracks) = load_di(spec, cancel)?;
+    let (timeline, di_tracks) = load_di(spec, cancel)?;
+    let inputs_levels = decide_inputs(spec)?;
+    let di = timeline.rms_levelled();
     tracker.stage(Stage::Load, 0.5, LOAD_SHARE * 0.5);
     let mut prepared = Vec::with_capacity(spec.chains.len());
     for chain in &spec.chains {
@@ -225,7 +293,8 @@ pub fn render_chains_with(
 
     let rendered = render_all(
         &mut prepared,
-        &di,
+        &timeline,
+        &inputs_levels,
         spec,
         tail_seconds,
         &tracker,
@@ -255,13 +324,15 @@ pub fn render_chains_with(
         .zip(levels)
         .zip(metrics)
         .zip(evaluation)
+        .zip(inputs_levels)
         .enumerate()
         .map(
-            |(index, (((chain, level), metrics), evaluation))| ChainReport {
+            |(index, ((((chain, level), metrics), evaluation), input))| ChainReport {
                 index,
                 name: chain.spec.name.clone(),
                 blocks: chain.spec.blocks.iter().map(|b| b.describe()).collect(),
                 processing_rate: chain.processing_rate,
+                input,
                 level,
                 metrics,
                 evaluation,
@@ -283,9 +354,11 @@ type ChainOutcome = Result<(Vec<f32>, LevelReport)>;
 
 /// Renders chains on a rayon pool of `threads` threads (a chain's NAM segments run on
 /// the same pool); results come back in chain order.
+#[allow(clippy::too_many_arguments)]
 fn render_all(
     prepared: &mut [PreparedChain],
-    di: &[f32],
+    di: &DiTimeline,
+    input_levels: &[InputLevelReport],
     spec: &ShootoutSpec,
     tail_seconds: f64,
     tracker: &ProgressTracker<'_>,
@@ -303,7 +376,16 @@ fn render_all(
             .par_iter_mut()
             .enumerate()
             .map(|(index, chain)| {
-                let outcome = render_one(chain, index, di, spec, tail_seconds, tracker, &siblings);
+                let input = input_levels.get(index).map(|level| di.for_chain(level));
+                let outcome = render_one(
+                    chain,
+                    index,
+                    input.as_deref().unwrap_or_default(),
+                    spec,
+                    tail_seconds,
+                    tracker,
+                    &siblings,
+                );
                 if outcome.is_err() {
                     // Stop the other chains early; their work would be thrown away.
                     siblings.cancel();

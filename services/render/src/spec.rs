@@ -13,6 +13,7 @@ use crate::dsp::biquad::FilterShape;
 use crate::dsp::delay::DelayParams;
 use crate::dsp::reverb::{ReverbParams, ReverbPreset};
 use crate::error::{RenderError, Result};
+use crate::limits::{self, Limit};
 
 /// A whole shootout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,9 +60,24 @@ pub struct ChainSpec {
     /// Its corner frequency.
     #[serde(default = "default_high_pass_hz")]
     pub high_pass_hz: f64,
+    /// How the DI's level into the chain is set: `auto` (calibrated when the chain's first
+    /// NAM model has plausible `input_level_dbu`, else RMS) or `rms` (always the RMS target).
+    #[serde(default)]
+    pub input_level_mode: InputLevelMode,
     /// Ordered blocks.
     #[serde(default)]
     pub blocks: Vec<Block>,
+}
+
+/// How a chain's input level is chosen (what the user asked for).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputLevelMode {
+    /// Calibrated when the model's metadata allows, else RMS (with a note).
+    #[default]
+    Auto,
+    /// The RMS input level, whatever the model says.
+    Rms,
 }
 
 /// Delay presets.
@@ -273,9 +289,14 @@ pub struct OutputOptions {
     /// True-peak ceiling, dBTP (−6..=0).
     #[serde(default = "default_ceiling")]
     pub true_peak_ceiling_dbtp: f64,
-    /// DI level into every chain, dBFS gated RMS (−40..=−6).
+    /// DI level into every chain in `rms` input mode, dBFS gated RMS (−40..=−6).
     #[serde(default = "default_input_level")]
     pub input_level_dbfs: f64,
+    /// The DI's calibration: 0 dBFS on the recording interface = this many dBu
+    /// (−10..=+30, default +12). Calibrated chains raise the DI by this minus the model's
+    /// `input_level_dbu`.
+    #[serde(default = "default_di_calibration")]
+    pub di_calibration_dbu: f64,
     /// A/B phrase length, seconds (3..=5).
     #[serde(default = "default_phrase")]
     pub phrase_seconds: f64,
@@ -296,6 +317,7 @@ impl Default for OutputOptions {
             loudness_target_lufs: default_target(),
             true_peak_ceiling_dbtp: default_ceiling(),
             input_level_dbfs: default_input_level(),
+            di_calibration_dbu: default_di_calibration(),
             phrase_seconds: default_phrase(),
             video: true,
             sample_rate: default_rate(),
@@ -314,22 +336,25 @@ fn default_one() -> f64 {
     1.0
 }
 fn default_q() -> f64 {
-    std::f64::consts::FRAC_1_SQRT_2
+    limits::DEFAULT_EQ_Q
 }
 fn default_high_pass_hz() -> f64 {
-    80.0
+    limits::DEFAULT_HIGH_PASS_HZ
 }
 fn default_target() -> f64 {
-    -14.0
+    limits::DEFAULT_LOUDNESS_TARGET_LUFS
 }
 fn default_ceiling() -> f64 {
-    -1.0
+    limits::DEFAULT_TRUE_PEAK_CEILING_DBTP
 }
 fn default_input_level() -> f64 {
-    -18.0
+    limits::DEFAULT_INPUT_LEVEL_DBFS
+}
+fn default_di_calibration() -> f64 {
+    limits::DEFAULT_DI_CALIBRATION_DBU
 }
 fn default_phrase() -> f64 {
-    4.0
+    limits::DEFAULT_PHRASE_SECONDS
 }
 fn default_rate() -> u32 {
     48_000
@@ -338,25 +363,17 @@ fn default_gap() -> f64 {
     1.0
 }
 
-/// Maximum DI tracks.
-pub const MAX_DI_TRACKS: usize = 8;
-/// Maximum chains.
-pub const MAX_CHAINS: usize = 16;
-/// Maximum blocks per chain.
-pub const MAX_BLOCKS: usize = 32;
+pub use crate::limits::{MAX_BLOCKS, MAX_CHAINS, MAX_DI_TRACKS};
 
-fn check_range(field: &str, value: f64, low: f64, high: f64) -> Result<()> {
-    if value.is_finite() && (low..=high).contains(&value) {
-        Ok(())
-    } else {
-        Err(RenderError::InvalidSpec(format!(
-            "{field} = {value} is outside {low}..={high}"
-        )))
+fn check_range(field: &str, value: f64, limit: Limit) -> Result<()> {
+    match limit.violation(value) {
+        None => Ok(()),
+        Some(message) => Err(RenderError::InvalidSpec(format!("{field} {message}"))),
     }
 }
 
-fn check_optional(field: &str, value: Option<f64>, low: f64, high: f64) -> Result<()> {
-    value.map_or(Ok(()), |v| check_range(field, v, low, high))
+fn check_optional(field: &str, value: Option<f64>, limit: Limit) -> Result<()> {
+    value.map_or(Ok(()), |v| check_range(field, v, limit))
 }
 
 impl ShootoutSpec {
@@ -412,19 +429,34 @@ impl ShootoutSpec {
         check_range(
             "output.loudness_target_lufs",
             o.loudness_target_lufs,
-            -40.0,
-            -5.0,
+            limits::LOUDNESS_TARGET_LUFS,
         )?;
         check_range(
             "output.true_peak_ceiling_dbtp",
             o.true_peak_ceiling_dbtp,
-            -6.0,
-            0.0,
+            limits::TRUE_PEAK_CEILING_DBTP,
         )?;
-        check_range("output.input_level_dbfs", o.input_level_dbfs, -40.0, -6.0)?;
-        check_range("output.phrase_seconds", o.phrase_seconds, 3.0, 5.0)?;
-        check_range("output.di_gap_seconds", o.di_gap_seconds, 0.0, 5.0)?;
-        if ![44_100, 48_000, 88_200, 96_000].contains(&o.sample_rate) {
+        check_range(
+            "output.input_level_dbfs",
+            o.input_level_dbfs,
+            limits::INPUT_LEVEL_DBFS,
+        )?;
+        check_range(
+            "output.di_calibration_dbu",
+            o.di_calibration_dbu,
+            limits::DI_CALIBRATION_DBU,
+        )?;
+        check_range(
+            "output.phrase_seconds",
+            o.phrase_seconds,
+            limits::PHRASE_SECONDS,
+        )?;
+        check_range(
+            "output.di_gap_seconds",
+            o.di_gap_seconds,
+            limits::DI_GAP_SECONDS,
+        )?;
+        if !limits::OUTPUT_SAMPLE_RATES.contains(&o.sample_rate) {
             return spec_error(format!(
                 "output.sample_rate {} is not 44100, 48000, 88200 or 96000",
                 o.sample_rate
@@ -435,19 +467,25 @@ impl ShootoutSpec {
             if chain.name.trim().is_empty() {
                 return spec_error(format!("{}: a chain needs a name", at("name")));
             }
-            check_range(&at("high_pass_hz"), chain.high_pass_hz, 10.0, 1000.0)?;
+            check_range(
+                &at("high_pass_hz"),
+                chain.high_pass_hz,
+                limits::CHAIN_HIGH_PASS_HZ,
+            )?;
             if chain.blocks.len() > MAX_BLOCKS {
                 return spec_error(format!("{}: at most {MAX_BLOCKS} blocks", at("blocks")));
             }
             for (b, block) in chain.blocks.iter().enumerate() {
                 let field = |name: &str| at(&format!("blocks[{b}].{name}"));
                 match block {
-                    Block::Nam { input_gain_db, .. } => {
-                        check_range(&field("input_gain_db"), *input_gain_db, -40.0, 40.0)?
-                    }
-                    Block::Cabinet { mix, .. } => check_range(&field("mix"), *mix, 0.0, 1.0)?,
+                    Block::Nam { input_gain_db, .. } => check_range(
+                        &field("input_gain_db"),
+                        *input_gain_db,
+                        limits::NAM_INPUT_GAIN_DB,
+                    )?,
+                    Block::Cabinet { mix, .. } => check_range(&field("mix"), *mix, limits::MIX)?,
                     Block::HighPass { frequency_hz } => {
-                        check_range(&field("frequency_hz"), *frequency_hz, 10.0, 2000.0)?
+                        check_range(&field("frequency_hz"), *frequency_hz, limits::HIGH_PASS_HZ)?
                     }
                     Block::Eq {
                         frequency_hz,
@@ -455,12 +493,16 @@ impl ShootoutSpec {
                         q,
                         ..
                     } => {
-                        check_range(&field("frequency_hz"), *frequency_hz, 20.0, 20_000.0)?;
-                        check_range(&field("gain_db"), *gain_db, -24.0, 24.0)?;
-                        check_range(&field("q"), *q, 0.1, 10.0)?;
+                        check_range(
+                            &field("frequency_hz"),
+                            *frequency_hz,
+                            limits::EQ_FREQUENCY_HZ,
+                        )?;
+                        check_range(&field("gain_db"), *gain_db, limits::EQ_GAIN_DB)?;
+                        check_range(&field("q"), *q, limits::EQ_Q)?;
                     }
                     Block::Gain { gain_db } => {
-                        check_range(&field("gain_db"), *gain_db, -40.0, 40.0)?
+                        check_range(&field("gain_db"), *gain_db, limits::GAIN_DB)?
                     }
                     Block::Delay {
                         time_ms,
@@ -468,9 +510,9 @@ impl ShootoutSpec {
                         mix,
                         ..
                     } => {
-                        check_optional(&field("time_ms"), *time_ms, 1.0, 2000.0)?;
-                        check_optional(&field("feedback"), *feedback, 0.0, 0.95)?;
-                        check_optional(&field("mix"), *mix, 0.0, 1.0)?;
+                        check_optional(&field("time_ms"), *time_ms, limits::DELAY_TIME_MS)?;
+                        check_optional(&field("feedback"), *feedback, limits::DELAY_FEEDBACK)?;
+                        check_optional(&field("mix"), *mix, limits::MIX)?;
                     }
                     Block::Reverb {
                         room_size,
@@ -479,17 +521,25 @@ impl ShootoutSpec {
                         pre_delay_ms,
                         ..
                     } => {
-                        check_optional(&field("room_size"), *room_size, 0.0, 1.0)?;
-                        check_optional(&field("damping"), *damping, 0.0, 1.0)?;
-                        check_optional(&field("mix"), *mix, 0.0, 1.0)?;
-                        check_optional(&field("pre_delay_ms"), *pre_delay_ms, 0.0, 200.0)?;
+                        check_optional(&field("room_size"), *room_size, limits::REVERB_ROOM_SIZE)?;
+                        check_optional(&field("damping"), *damping, limits::REVERB_DAMPING)?;
+                        check_optional(&field("mix"), *mix, limits::MIX)?;
+                        check_optional(
+                            &field("pre_delay_ms"),
+                            *pre_delay_ms,
+                            limits::REVERB_PRE_DELAY_MS,
+                        )?;
                     }
                     Block::NoiseGate {
                         threshold_db,
                         release_ms,
                     } => {
-                        check_range(&field("threshold_db"), *threshold_db, -100.0, 0.0)?;
-                        check_optional(&field("release_ms"), *release_ms, 1.0, 1000.0)?;
+                        check_range(
+                            &field("threshold_db"),
+                            *threshold_db,
+                            limits::GATE_THRESHOLD_DB,
+                        )?;
+                        check_optional(&field("release_ms"), *release_ms, limits::GATE_RELEASE_MS)?;
                     }
                 }
             }

@@ -77,6 +77,23 @@ async fn library_calls_reach_tone3000_with_the_users_token() {
         .unwrap()
         .into_inner();
     assert_eq!(models.models.len(), 2);
+    // The calibration metadata is read from each file: one model states it, one does not.
+    let calibration = |id: u64| {
+        models
+            .models
+            .iter()
+            .find(|m| m.id == id)
+            .and_then(|m| m.calibration.clone())
+            .unwrap()
+    };
+    let with = calibration(293_887);
+    assert_eq!(with.input_level_dbu, Some(18.3));
+    assert_eq!(with.output_level_dbu, Some(12.3));
+    assert!(with.usable_for_calibration);
+    assert!(with.loudness_db.is_some());
+    let without = calibration(293_886);
+    assert_eq!(without.input_level_dbu, None);
+    assert!(!without.usable_for_calibration);
     assert!(
         models
             .models

@@ -62,6 +62,7 @@ fn chain(name: &str, model: Option<ModelSource>, ir: Option<ModelSource>) -> Sig
         display_name: name.to_owned(),
         description: format!("{name} into a cab"),
         input_high_pass_hz: Some(80.0),
+        input_level_mode: 0,
         blocks: vec![
             block(Kind::HighPass(HighPassBlock { frequency_hz: None })),
             block(Kind::NamModel(NamModelBlock {
@@ -127,6 +128,7 @@ fn draft(f: &Fixture) -> Shootout {
             phrase_length_seconds: Some(3.5),
             video_enabled: true,
             input_level_dbfs: None,
+            di_calibration_dbu: None,
         }),
         ..Default::default()
     }

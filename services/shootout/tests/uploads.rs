@@ -253,6 +253,14 @@ fn nam_fixture(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     serde_json::to_vec(&json).unwrap()
 }
 
+/// A good WAV whose fmt chunk has `channels` and `block_align` overwritten.
+fn wav_with_header(channels: u16, block_align: u16) -> Vec<u8> {
+    let mut bytes = wav(&plucked(2.0, 44_100), 44_100, 1, Sample::Int16);
+    bytes[22..24].copy_from_slice(&channels.to_le_bytes()); // fmt.channels
+    bytes[32..34].copy_from_slice(&block_align.to_le_bytes()); // fmt.block_align
+    bytes
+}
+
 fn zero_channel_wav() -> Vec<u8> {
     let mut bytes = wav(&plucked(2.0, 44_100), 44_100, 1, Sample::Int16);
     bytes[22..24].copy_from_slice(&0u16.to_le_bytes()); // fmt.channels
@@ -291,6 +299,50 @@ async fn hostile_files_are_rejected_with_specific_messages() {
             AssetKind::DiTrack,
             zero_channel_wav(),
             "impossible number of channels",
+        ),
+        (
+            "block align 0",
+            AssetKind::DiTrack,
+            wav_with_header(1, 0),
+            "block align is 0",
+        ),
+        (
+            "65535 channels",
+            AssetKind::DiTrack,
+            wav_with_header(u16::MAX, 2),
+            "impossible number of channels",
+        ),
+        (
+            "65535 channels (IR)",
+            AssetKind::ImpulseResponse,
+            wav_with_header(u16::MAX, u16::MAX),
+            "impossible number of channels",
+        ),
+        (
+            "silent IR",
+            AssetKind::ImpulseResponse,
+            wav(&vec![0.0; 4800], 48_000, 1, Sample::Int16),
+            "silent",
+        ),
+        (
+            "silent DI",
+            AssetKind::DiTrack,
+            wav(&vec![0.0; 96_000], 48_000, 1, Sample::Float32),
+            "silent",
+        ),
+        (
+            "near-silent DI",
+            AssetKind::DiTrack,
+            wav(
+                &plucked(2.0, 48_000)
+                    .iter()
+                    .map(|s| s * 1e-4)
+                    .collect::<Vec<_>>(),
+                48_000,
+                1,
+                Sample::Float32,
+            ),
+            "nearly silent",
         ),
         (
             "1 Hz",
@@ -348,7 +400,7 @@ async fn hostile_files_are_rejected_with_specific_messages() {
             nam_fixture(|j| {
                 j["config"]["layers"][0]["channels"] = 1_000_000.into();
             }),
-            "channels is 1000000",
+            "channels = 1000000",
         ),
         (
             "NaN weights",

@@ -102,6 +102,7 @@ mod tests {
                 display_name: "Plexi".into(),
                 metrics: None,
                 evaluation: vec!["Brighter than average by 420 Hz.".into()],
+                ..Default::default()
             },
             ChainResult {
                 chain_index: 1,

@@ -218,6 +218,7 @@ impl ScriptedRenderer {
                 display_name: format!("Chain {chain}"),
                 metrics: None,
                 evaluation: vec![format!("Chain {chain} rendered.")],
+                ..Default::default()
             });
         }
         let ab = artifacts

@@ -159,6 +159,10 @@ fn main() -> ExitCode {
                     chain.level.true_peak_dbtp,
                     chain.evaluation.join(" ")
                 );
+                println!("    {}", chain.input.describe(spec.output.input_level_dbfs));
+                for note in [&chain.input.note, &chain.level.note].into_iter().flatten() {
+                    println!("    note: {note}");
+                }
             }
             println!("Artifacts in {}:", report.out_dir.display());
             for artifact in &report.artifacts {

@@ -294,9 +294,28 @@ impl LibraryService for LibraryApi {
             list = list.page_size(size);
         }
         let found = list.await.map_err(|e| upstream_error(e, "tone"))?;
+        let page_info = convert::page_info(&found);
+        let mut models = Vec::with_capacity(found.data.len());
+        for model in found.data {
+            // The calibration lives in the file, not in TONE3000's listing: read it (the
+            // answer is cached like every library answer).
+            let calibration = match client.download_model_json(&model).await {
+                Ok(json) => Some(convert::calibration(
+                    &gts_render::nam_metadata::read_metadata(&json),
+                )),
+                Err(error) => {
+                    tracing::debug!(%error, model = model.id.0, "cannot read a model's metadata");
+                    None
+                }
+            };
+            models.push(gts_proto::v1::Model {
+                calibration,
+                ..convert::model(model)
+            });
+        }
         let answer = ListModelsResponse {
-            page_info: Some(convert::page_info(&found)),
-            models: found.data.into_iter().map(convert::model).collect(),
+            page_info: Some(page_info),
+            models,
         };
         self.context
             .remember(user.user_id, "models", &params, &answer)

@@ -120,20 +120,22 @@ impl UploadApi {
             return Err(ShootoutError::Storage("upload has an unknown kind".into()));
         };
         let validation_path = path.clone();
-        let validated =
-            match tokio::task::spawn_blocking(move || validate(kind, &validation_path)).await {
-                Ok(validated) => validated,
-                // A decoder bug on hostile input must not keep the file or take the call down.
-                Err(join) if join.is_panic() => {
-                    tracing::error!(upload = %id, "a content validator panicked");
-                    Err(ContentError::new("the file could not be decoded safely"))
-                }
-                Err(join) => {
-                    return Err(ShootoutError::Storage(format!(
-                        "validation task failed: {join}"
-                    )));
-                }
-            };
+        let validated = match tokio::task::spawn_blocking(move || validate(kind, &validation_path))
+            .await
+        {
+            Ok(validated) => validated,
+            // A decoder bug on hostile input must not keep the file or take the call down.
+            Err(join) if join.is_panic() => {
+                // User-caused: logged at info so a hostile file cannot drive ERROR volume.
+                tracing::info!(upload = %id, "a content validator panicked on an uploaded file");
+                Err(ContentError::new("the file could not be decoded safely"))
+            }
+            Err(join) => {
+                return Err(ShootoutError::Storage(format!(
+                    "validation task failed: {join}"
+                )));
+            }
+        };
         let facts = match validated {
             Ok(facts) => facts,
             Err(ContentError(message)) => {

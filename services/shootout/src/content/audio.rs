@@ -4,18 +4,15 @@
 //! memory stays bounded whatever the length; the declared length is checked before
 //! decoding (an 11-minute file is refused without decoding it) and the decoded length is
 //! checked against the header for lossless formats (a truncated file, or a header that lies
-//! about its size, is refused). NaN or infinite samples are refused.
+//! about its size, is refused). NaN or infinite samples, all-zero files and DI tracks
+//! too quiet to level are refused. The decoding is the engine's audio front
+//! (`gts_render::decode::AudioStream`, which checks headers before symphonia runs).
 
-use std::{fs::File, path::Path};
+use std::path::Path;
 
 use gts_proto::v1::{AudioFacts, AudioFormat, IrFacts};
-use symphonia::core::{
-    codecs::audio::AudioDecoderOptions,
-    errors::Error as SymphoniaError,
-    formats::{FormatOptions, TrackType, probe::Hint},
-    io::MediaSourceStream,
-    meta::MetadataOptions,
-};
+use gts_render::decode::{AudioFault, AudioStream};
+use gts_render::loudness::GatedRmsMeter;
 
 use super::ContentError;
 
@@ -27,16 +24,11 @@ pub struct AudioLimits {
     pub min_rate: u32,
     pub max_rate: u32,
     pub max_channels: u32,
+    /// Lowest gated RMS of the mono mix, dBFS (a near-silent DI cannot be levelled).
+    pub min_rms_dbfs: Option<f64>,
     /// What the file is, for messages ("DI track", "impulse response").
     pub what: &'static str,
-    /// A file whose loudest sample is below this (dBFS) is refused as silent; `None`
-    /// accepts silence.
-    pub min_peak_dbfs: Option<f64>,
 }
-
-/// A DI whose loudest sample stays below this is silence (or a muted input): rendering it
-/// would only measure the noise floor, so it is refused at upload.
-pub const SILENT_DI_PEAK_DBFS: f64 = -60.0;
 
 /// A DI track: 1 s to 10 min, 22.05-192 kHz, mono or stereo.
 pub const DI_TRACK: AudioLimits = AudioLimits {
@@ -45,8 +37,8 @@ pub const DI_TRACK: AudioLimits = AudioLimits {
     min_rate: 22_050,
     max_rate: 192_000,
     max_channels: 2,
+    min_rms_dbfs: Some(gts_render::limits::MIN_DI_RMS_DBFS),
     what: "DI track",
-    min_peak_dbfs: Some(SILENT_DI_PEAK_DBFS),
 };
 
 /// An impulse response: at most 10 s, 22.05-192 kHz, mono or stereo.
@@ -56,8 +48,8 @@ pub const IMPULSE_RESPONSE: AudioLimits = AudioLimits {
     min_rate: 22_050,
     max_rate: 192_000,
     max_channels: 2,
+    min_rms_dbfs: None,
     what: "impulse response",
-    min_peak_dbfs: None,
 };
 
 /// What decoding measured.
@@ -137,48 +129,21 @@ fn decode_and_measure(path: &Path, limits: &AudioLimits) -> Result<AudioAnalysis
             "this is not a {what} GTS can read (WAV, FLAC, MP3, AIFF or OGG expected): {reason}"
         ))
     };
-    let file = File::open(path)
-        .map_err(|e| ContentError::new(format!("the uploaded file cannot be read: {e}")))?;
-    let stream = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut format = symphonia::default::get_probe()
-        .probe(
-            &Hint::new(),
-            stream,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(|e| match e {
-            SymphoniaError::DecodeError(reason) if reason.contains("channel") => {
-                ContentError::new(format!(
-                    "the {what} declares an impossible number of channels ({reason}); export it \
-                     as mono or stereo"
-                ))
-            }
-            SymphoniaError::DecodeError(reason) => ContentError::new(format!(
-                "the {what} is damaged or its header misstates its sizes ({reason})"
-            )),
-            other => unreadable(&other),
-        })?;
-    let container = format_of(format.format_info().short_name);
-    let track = format
-        .default_track(TrackType::Audio)
-        .ok_or_else(|| unreadable(&"it has no audio track"))?;
-    let track_id = track.id;
-    let declared_frames = track.num_frames;
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .ok_or_else(|| unreadable(&"its audio track has no codec parameters"))?
-        .clone();
-
-    let declared_channels = params.channels.as_ref().map(|c| c.count());
-    if declared_channels == Some(0) {
-        return Err(ContentError::new(format!(
-            "the {what} declares 0 channels; export it as mono or stereo"
-        )));
-    }
-    if let Some(rate) = params.sample_rate {
+    // The engine's audio front: headers are checked before symphonia parses them.
+    let mut stream = AudioStream::open(path).map_err(|fault| match fault {
+        AudioFault::Io(e) => ContentError::new(format!("the uploaded file cannot be read: {e}")),
+        AudioFault::Channels(reason) => ContentError::new(format!(
+            "the {what} declares an impossible number of channels ({reason}); export it as \
+             mono or stereo"
+        )),
+        AudioFault::Header(reason) => ContentError::new(format!(
+            "the {what} is damaged or its header misstates its sizes ({reason})"
+        )),
+        other => unreadable(&other),
+    })?;
+    let container = format_of(stream.info.container);
+    let declared_frames = stream.info.declared_frames;
+    if let Some(rate) = stream.info.declared_rate {
         check_rate(rate, limits)?;
         if let Some(frames) = declared_frames {
             check_max_length(seconds(frames, rate), limits)?;
@@ -186,11 +151,8 @@ fn decode_and_measure(path: &Path, limits: &AudioLimits) -> Result<AudioAnalysis
     }
     let bits_per_sample = match container {
         AudioFormat::Mp3 | AudioFormat::Ogg => 0,
-        _ => params.bits_per_sample.unwrap_or(0),
+        _ => stream.info.bits_per_sample.unwrap_or(0),
     };
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|e| unreadable(&e))?;
 
     let mut sample_rate: Option<u32> = None;
     let mut channels = 0u32;
@@ -198,38 +160,37 @@ fn decode_and_measure(path: &Path, limits: &AudioLimits) -> Result<AudioAnalysis
     let mut peak: f64 = 0.0;
     let mut sum_squares: f64 = 0.0;
     let mut interleaved: Vec<f32> = Vec::new();
+    let mut level: Option<GatedRmsMeter> = None;
     loop {
-        let packet = match format.next_packet() {
-            Ok(Some(packet)) => packet,
+        let buffer = match stream.next_into(&mut interleaved) {
+            Ok(Some(buffer)) => buffer,
             Ok(None) => break,
-            Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                break;
+            Err(AudioFault::Packet(e)) => {
+                return Err(ContentError::new(format!(
+                    "the {what} is damaged and does not decode: {e}"
+                )));
             }
-            Err(e) => return Err(unreadable(&e)),
-        };
-        if packet.track_id != track_id {
-            continue;
-        }
-        let buffer = decoder.decode(&packet).map_err(|e| {
-            ContentError::new(format!("the {what} is damaged and does not decode: {e}"))
-        })?;
-        let rate = buffer.spec().rate();
-        let count = u32::try_from(buffer.spec().channels().count()).unwrap_or(u32::MAX);
-        match sample_rate {
-            None => {
-                check_rate(rate, limits)?;
-                check_channels(count, limits)?;
-                sample_rate = Some(rate);
-                channels = count;
-            }
-            Some(first) if first != rate || channels != count => {
+            Err(AudioFault::Inconsistent(_)) => {
                 return Err(ContentError::new(format!(
                     "the {what} changes its sample rate or channel count part-way through"
                 )));
             }
-            Some(_) => {}
+            Err(AudioFault::Channels(_)) => {
+                return Err(ContentError::new(format!(
+                    "the {what} has more channels than GTS reads; it must be mono or stereo"
+                )));
+            }
+            Err(other) => return Err(unreadable(&other)),
+        };
+        let rate = buffer.rate;
+        let count = u32::try_from(buffer.channels).unwrap_or(u32::MAX);
+        if sample_rate.is_none() {
+            check_rate(rate, limits)?;
+            check_channels(count, limits)?;
+            sample_rate = Some(rate);
+            channels = count;
+            level = Some(GatedRmsMeter::new(rate));
         }
-        buffer.copy_to_vec_interleaved(&mut interleaved);
         for (index, sample) in interleaved.iter().enumerate() {
             if !sample.is_finite() {
                 let at = seconds(frames + index as u64 / u64::from(channels.max(1)), rate);
@@ -241,7 +202,14 @@ fn decode_and_measure(path: &Path, limits: &AudioLimits) -> Result<AudioAnalysis
             peak = peak.max(value.abs());
             sum_squares += value * value;
         }
-        frames = frames.saturating_add(buffer.frames() as u64);
+        if let Some(level) = level.as_mut() {
+            // The mono mix the render plays (the mean of the channels).
+            let scale = 1.0 / buffer.channels.max(1) as f32;
+            for frame in interleaved.chunks_exact(buffer.channels.max(1)) {
+                level.push(frame.iter().sum::<f32>() * scale);
+            }
+        }
+        frames = frames.saturating_add(buffer.frames as u64);
         check_max_length(seconds(frames, rate), limits)?;
     }
 
@@ -273,18 +241,20 @@ fn decode_and_measure(path: &Path, limits: &AudioLimits) -> Result<AudioAnalysis
             limits.min_seconds
         )));
     }
-    if let Some(floor) = limits.min_peak_dbfs
-        && db(peak) < floor
-    {
+    if peak == 0.0 {
         return Err(ContentError::new(format!(
-            "the {what} is silent (its loudest sample is {}); record or export it again with \
-             the guitar audible",
-            if peak > 0.0 {
-                format!("{:.0} dBFS", db(peak))
-            } else {
-                "digital silence".to_owned()
-            }
+            "the {what} is silent (every sample is zero); upload the real recording"
         )));
+    }
+    if let Some(min_rms) = limits.min_rms_dbfs {
+        let gated = level.and_then(GatedRmsMeter::finish);
+        if gated.is_none_or(|rms| rms < min_rms) {
+            let measured = gated.map_or("below -70 dBFS".to_owned(), |r| format!("{r:.1} dBFS"));
+            return Err(ContentError::new(format!(
+                "the {what} is nearly silent (its playing level is {measured}; at least \
+                 {min_rms} dBFS is needed to level it fairly); record or export it louder"
+            )));
+        }
     }
     let samples = frames.saturating_mul(u64::from(channels.max(1))) as f64;
     Ok(AudioAnalysis {
@@ -361,36 +331,6 @@ mod tests {
             writer.finalize().unwrap();
         }
         cursor.into_inner()
-    }
-
-    #[test]
-    fn a_silent_di_is_refused_but_a_silent_ir_tail_is_not_checked() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("silent.wav");
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 48_000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut writer = hound::WavWriter::create(&path, spec).unwrap();
-        for _ in 0..96_000 {
-            writer.write_sample(0i16).unwrap();
-        }
-        writer.finalize().unwrap();
-        let error = analyze(&path, &DI_TRACK).unwrap_err();
-        assert!(error.0.contains("is silent"), "{error}");
-        assert!(analyze(&path, &IMPULSE_RESPONSE).is_ok());
-        // Just above the floor is a (very quiet) DI, accepted.
-        let quiet = dir.path().join("quiet.wav");
-        let mut writer = hound::WavWriter::create(&quiet, spec).unwrap();
-        for i in 0..96_000 {
-            writer
-                .write_sample(if i % 100 == 0 { 40i16 } else { 0 })
-                .unwrap();
-        }
-        writer.finalize().unwrap();
-        assert!(analyze(&quiet, &DI_TRACK).is_ok());
     }
 
     #[test]

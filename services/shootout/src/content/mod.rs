@@ -3,10 +3,11 @@
 //! Contract: each validator reads a finished upload from a local file, never trusts a
 //! header, bounds every allocation before making it, and answers either the facts to store
 //! with the asset or a [`ContentError`] whose text tells a person what is wrong with the
-//! file. They are synchronous (CPU-bound): call them from `spawn_blocking`. The decoders
-//! they use are third-party code that can still panic on hostile input (symphonia's WAV
-//! reader overflows on a fmt chunk with absurd channel counts in debug builds), so each
-//! validator runs under [`guarded`], which turns a panic into a refusal of the file.
+//! file. They are synchronous (CPU-bound): call them from `spawn_blocking`. They use the
+//! render engine's own checkers (`gts_render::nam::inspect`, `gts_render::decode`), so a
+//! file accepted here loads in the render. Headers are validated before symphonia parses
+//! them (absurd channel counts, zero block align), and each validator still runs under
+//! [`guarded`], which turns a panic in third-party code into a refusal of the file.
 
 pub mod audio;
 pub mod nam;
@@ -28,7 +29,8 @@ pub fn guarded<T>(
     check: impl FnOnce() -> Result<T, ContentError>,
 ) -> Result<T, ContentError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).unwrap_or_else(|_| {
-        tracing::warn!(what, "a decoder panicked on an uploaded file");
+        // User-caused (the file is refused): info, never ERROR, so uploads cannot flood it.
+        tracing::info!(what, "a decoder panicked on an uploaded file");
         Err(ContentError::new(format!(
             "this {what} is malformed in a way GTS cannot decode safely; re-export it"
         )))

@@ -202,6 +202,23 @@ pub fn model(model: tone3000::Model) -> Model {
             .unwrap_or(0),
         created_at: timestamp(model.created_at.as_deref()),
         updated_at: timestamp(model.updated_at.as_deref()),
+        calibration: None,
+    }
+}
+
+/// The level metadata of a `.nam` file, as the library shows it.
+pub fn calibration(
+    metadata: &gts_render::nam_metadata::NamMetadata,
+) -> gts_proto::v1::NamCalibration {
+    gts_proto::v1::NamCalibration {
+        input_level_dbu: metadata.input_level_dbu,
+        output_level_dbu: metadata.output_level_dbu,
+        loudness_db: metadata.loudness_db,
+        gain: metadata.gain,
+        usable_for_calibration: matches!(
+            metadata.calibration(),
+            gts_render::nam_metadata::Calibration::Usable(_)
+        ),
     }
 }
 

@@ -26,6 +26,7 @@ const SHOOTOUT_PATHS: &[&str] = &[
     "output_options.phrase_length_seconds",
     "output_options.video_enabled",
     "output_options.input_level_dbfs",
+    "output_options.di_calibration_dbu",
 ];
 
 /// Paths `UpdateChain` accepts.
@@ -34,6 +35,7 @@ const CHAIN_PATHS: &[&str] = &[
     "description",
     "blocks",
     "input_high_pass_hz",
+    "input_level_mode",
 ];
 
 fn new_id() -> String {
@@ -131,6 +133,10 @@ pub fn update_shootout(
             "output_options.input_level_dbfs" => {
                 checker.output_options("shootout", &new_options);
                 options.input_level_dbfs = new_options.input_level_dbfs;
+            }
+            "output_options.di_calibration_dbu" => {
+                checker.output_options("shootout", &new_options);
+                options.di_calibration_dbu = new_options.di_calibration_dbu;
             }
             "output_options.video_enabled" => options.video_enabled = new_options.video_enabled,
             _ => {}
@@ -261,6 +267,10 @@ pub fn update_chain(
                     new.input_high_pass_hz
                         .unwrap_or(super::validate::DEFAULT_INPUT_HIGH_PASS_HZ),
                 );
+            }
+            "input_level_mode" => {
+                checker.input_level_mode("chain", new.input_level_mode);
+                chain.input_level_mode = new.input_level_mode;
             }
             _ => {}
         }

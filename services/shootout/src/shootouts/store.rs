@@ -32,6 +32,7 @@ struct ShootoutRow {
     loudness_target_lufs: f64,
     phrase_length_seconds: f64,
     input_level_dbfs: f64,
+    di_calibration_dbu: Option<f64>,
     video_enabled: bool,
     version: i64,
     created_at: DateTime<Utc>,
@@ -54,6 +55,10 @@ impl ShootoutRow {
                 phrase_length_seconds: Some(self.phrase_length_seconds),
                 video_enabled: self.video_enabled,
                 input_level_dbfs: Some(self.input_level_dbfs),
+                di_calibration_dbu: Some(
+                    self.di_calibration_dbu
+                        .unwrap_or(super::validate::DEFAULT_DI_CALIBRATION_DBU),
+                ),
             }),
             created_at: Some(timestamp(self.created_at)),
             updated_at: Some(timestamp(self.updated_at)),
@@ -77,8 +82,9 @@ pub fn check_etag(sent: &str, current: &str) -> Result<(), ShootoutError> {
     }
 }
 
-/// A `signal_chains` row: shootout, id, name, description, encoded blocks, input high-pass.
-type ChainRow = (Uuid, Uuid, String, String, Vec<u8>, Option<f64>);
+/// A `signal_chains` row: shootout, id, name, description, encoded blocks, input high-pass,
+/// input level mode.
+type ChainRow = (Uuid, Uuid, String, String, Vec<u8>, Option<f64>, i16);
 
 /// Encodes a chain's blocks for the `blocks` column.
 fn encode_blocks(blocks: &[Block]) -> Vec<u8> {
@@ -120,14 +126,15 @@ async fn attach_children(
         }
     }
     let chains: Vec<ChainRow> = sqlx::query_as(
-        "SELECT shootout_id, id, display_name, description, blocks, input_high_pass_hz \
-         FROM signal_chains \
+        "SELECT shootout_id, id, display_name, description, blocks, input_high_pass_hz, \
+         input_level_mode FROM signal_chains \
          WHERE shootout_id = ANY($1) ORDER BY shootout_id, position",
     )
     .bind(ids)
     .fetch_all(&mut *conn)
     .await?;
-    for (shootout_id, id, display_name, description, blocks, high_pass) in chains {
+    for (shootout_id, id, display_name, description, blocks, high_pass, input_level_mode) in chains
+    {
         if let Some(shootout) = index.get(&shootout_id).and_then(|i| shootouts.get_mut(*i)) {
             shootout.chains.push(SignalChain {
                 id: id.to_string(),
@@ -137,6 +144,7 @@ async fn attach_children(
                 input_high_pass_hz: Some(
                     high_pass.unwrap_or(super::validate::DEFAULT_INPUT_HIGH_PASS_HZ),
                 ),
+                input_level_mode: i32::from(input_level_mode),
             });
         }
     }
@@ -164,11 +172,13 @@ pub async fn load(
 ) -> Result<Option<Shootout>, ShootoutError> {
     let sql = if for_update {
         "SELECT id, owner_id, name, description, guitar, pickup_notes, loudness_target_lufs, \
-         phrase_length_seconds, input_level_dbfs, video_enabled, version, created_at, updated_at \
+         phrase_length_seconds, input_level_dbfs, di_calibration_dbu, video_enabled, version, \
+         created_at, updated_at \
          FROM shootouts WHERE id = $1 AND owner_id = $2 FOR UPDATE"
     } else {
         "SELECT id, owner_id, name, description, guitar, pickup_notes, loudness_target_lufs, \
-         phrase_length_seconds, input_level_dbfs, video_enabled, version, created_at, updated_at \
+         phrase_length_seconds, input_level_dbfs, di_calibration_dbu, video_enabled, version, \
+         created_at, updated_at \
          FROM shootouts WHERE id = $1 AND owner_id = $2"
     };
     let row: Option<ShootoutRow> = sqlx::query_as(sql)
@@ -205,7 +215,8 @@ pub async fn list(
     let mut conn = snapshot(db).await?;
     let rows: Vec<ShootoutRow> = sqlx::query_as(
         "SELECT id, owner_id, name, description, guitar, pickup_notes, loudness_target_lufs, \
-         phrase_length_seconds, input_level_dbfs, video_enabled, version, created_at, updated_at \
+         phrase_length_seconds, input_level_dbfs, di_calibration_dbu, video_enabled, version, \
+         created_at, updated_at \
          FROM shootouts WHERE owner_id = $1 \
          AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) \
          ORDER BY created_at DESC, id DESC LIMIT $4",
@@ -243,8 +254,8 @@ pub async fn insert(
     let options = shootout.output_options.unwrap_or_default();
     sqlx::query(
         "INSERT INTO shootouts (id, owner_id, name, description, guitar, pickup_notes, \
-         loudness_target_lufs, phrase_length_seconds, input_level_dbfs, video_enabled) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         loudness_target_lufs, phrase_length_seconds, input_level_dbfs, video_enabled, \
+         di_calibration_dbu) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id)
     .bind(owner)
@@ -256,6 +267,7 @@ pub async fn insert(
     .bind(options.phrase_length_seconds)
     .bind(options.input_level_dbfs)
     .bind(options.video_enabled)
+    .bind(options.di_calibration_dbu)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -271,7 +283,8 @@ pub async fn save(
     sqlx::query(
         "UPDATE shootouts SET name = $2, description = $3, guitar = $4, pickup_notes = $5, \
          loudness_target_lufs = $6, phrase_length_seconds = $7, input_level_dbfs = $8, \
-         video_enabled = $9, version = version + 1, updated_at = now() WHERE id = $1",
+         video_enabled = $9, di_calibration_dbu = $10, version = version + 1, \
+         updated_at = now() WHERE id = $1",
     )
     .bind(id)
     .bind(&shootout.name)
@@ -282,6 +295,7 @@ pub async fn save(
     .bind(options.phrase_length_seconds)
     .bind(options.input_level_dbfs)
     .bind(options.video_enabled)
+    .bind(options.di_calibration_dbu)
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM di_tracks WHERE shootout_id = $1")
@@ -319,8 +333,8 @@ pub async fn write_children(
             Uuid::parse_str(&chain.id).map_err(|_| invalid("chains.id", "is not a chain id"))?;
         sqlx::query(
             "INSERT INTO signal_chains \
-             (id, shootout_id, position, display_name, description, blocks, input_high_pass_hz) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             (id, shootout_id, position, display_name, description, blocks, input_high_pass_hz, \
+             input_level_mode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(chain_id)
         .bind(id)
@@ -329,6 +343,7 @@ pub async fn write_children(
         .bind(&chain.description)
         .bind(encode_blocks(&chain.blocks))
         .bind(chain.input_high_pass_hz)
+        .bind(i16::try_from(chain.input_level_mode).unwrap_or_default())
         .execute(&mut **tx)
         .await?;
         let assets = chain_asset_ids(&chain.blocks);

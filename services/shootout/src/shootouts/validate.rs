@@ -9,9 +9,10 @@
 use std::collections::{HashMap, HashSet};
 
 use gts_proto::v1::{
-    Block, DelayPreset, DiTrackRef, EqBandType, ModelSource, OutputOptions, ReverbPreset,
-    SignalChain, block::Kind, model_source::Source,
+    Block, DelayPreset, DiTrackRef, EqBandType, InputLevelMode, ModelSource, OutputOptions,
+    ReverbPreset, SignalChain, block::Kind, model_source::Source,
 };
+use gts_render::limits::{self, Limit};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -24,18 +25,18 @@ pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
 pub const MAX_GUITAR_CHARS: usize = 200;
 pub const MAX_PICKUP_NOTES_CHARS: usize = 1000;
-pub const MAX_DI_TRACKS: usize = 8;
 pub const MAX_LABEL_CHARS: usize = 100;
-pub const MAX_CHAINS: usize = 16;
 pub const MAX_CHAIN_NAME_CHARS: usize = 100;
 pub const MAX_CHAIN_DESCRIPTION_CHARS: usize = 2000;
-pub const MAX_BLOCKS: usize = 32;
+// Counts, ranges and defaults of what renders are the engine's (one table).
+pub use gts_render::limits::{MAX_BLOCKS, MAX_CHAINS, MAX_DI_TRACKS};
 
-pub const DEFAULT_LOUDNESS_LUFS: f64 = -14.0;
-pub const DEFAULT_PHRASE_SECONDS: f64 = 4.0;
-pub const DEFAULT_INPUT_LEVEL_DBFS: f64 = -18.0;
+pub const DEFAULT_LOUDNESS_LUFS: f64 = limits::DEFAULT_LOUDNESS_TARGET_LUFS;
+pub const DEFAULT_PHRASE_SECONDS: f64 = limits::DEFAULT_PHRASE_SECONDS;
+pub const DEFAULT_INPUT_LEVEL_DBFS: f64 = limits::DEFAULT_INPUT_LEVEL_DBFS;
+pub const DEFAULT_DI_CALIBRATION_DBU: f64 = limits::DEFAULT_DI_CALIBRATION_DBU;
 /// A chain's input high-pass corner when none is given, Hz.
-pub const DEFAULT_INPUT_HIGH_PASS_HZ: f64 = 80.0;
+pub const DEFAULT_INPUT_HIGH_PASS_HZ: f64 = limits::DEFAULT_HIGH_PASS_HZ;
 
 /// An uploaded asset a request refers to, to be checked against the owner's assets.
 #[derive(Debug, Clone)]
@@ -78,25 +79,15 @@ impl Checker {
         }
     }
 
-    fn range(&mut self, field: String, value: f64, min: f64, max: f64, unit: &str) {
-        if !(min..=max).contains(&value) {
-            self.violations.add(
-                field,
-                format!("must be between {min} and {max}{unit} (got {value})"),
-            );
+    fn range(&mut self, field: String, value: f64, limit: Limit) {
+        if let Some(message) = limit.violation(value) {
+            self.violations.add(field, message);
         }
     }
 
-    fn optional_range(
-        &mut self,
-        field: String,
-        value: Option<f64>,
-        min: f64,
-        max: f64,
-        unit: &str,
-    ) {
+    fn optional_range(&mut self, field: String, value: Option<f64>, limit: Limit) {
         if let Some(value) = value {
-            self.range(field, value, min, max, unit);
+            self.range(field, value, limit);
         }
     }
 
@@ -184,23 +175,22 @@ impl Checker {
         self.optional_range(
             join(&field, "loudness_target_lufs"),
             options.loudness_target_lufs,
-            -30.0,
-            -6.0,
-            " LUFS",
+            limits::LOUDNESS_TARGET_LUFS,
         );
         self.optional_range(
             join(&field, "phrase_length_seconds"),
             options.phrase_length_seconds,
-            3.0,
-            5.0,
-            " s",
+            limits::PHRASE_SECONDS,
         );
         self.optional_range(
             join(&field, "input_level_dbfs"),
             options.input_level_dbfs,
-            -40.0,
-            -6.0,
-            " dBFS",
+            limits::INPUT_LEVEL_DBFS,
+        );
+        self.optional_range(
+            join(&field, "di_calibration_dbu"),
+            options.di_calibration_dbu,
+            limits::DI_CALIBRATION_DBU,
         );
     }
 
@@ -252,18 +242,27 @@ impl Checker {
         self.chain_name(prefix, &chain.display_name);
         self.chain_description(prefix, &chain.description);
         self.input_high_pass(prefix, chain.input_high_pass_hz);
+        self.input_level_mode(prefix, chain.input_level_mode);
         self.blocks(prefix, &chain.blocks);
     }
 
-    /// 0 (off) or 20–500 Hz.
+    /// A known input level mode (unspecified means auto).
+    pub fn input_level_mode(&mut self, prefix: &str, mode: i32) {
+        if InputLevelMode::try_from(mode).is_err() {
+            self.violations.add(
+                join(prefix, "input_level_mode"),
+                format!("unknown input level mode {mode}; use auto or rms"),
+            );
+        }
+    }
+
+    /// 0 (off) or the engine's range (20–500 Hz).
     pub fn input_high_pass(&mut self, prefix: &str, hz: Option<f64>) {
         if hz != Some(0.0) {
             self.optional_range(
                 join(prefix, "input_high_pass_hz"),
                 hz,
-                20.0,
-                500.0,
-                " Hz (or 0 for off)",
+                limits::CHAIN_HIGH_PASS_HZ,
             );
         }
     }
@@ -320,22 +319,18 @@ impl Checker {
                 self.range(
                     join(&field, "input_gain_db"),
                     nam.input_gain_db,
-                    -24.0,
-                    24.0,
-                    " dB",
+                    limits::NAM_INPUT_GAIN_DB,
                 );
             }
             Kind::CabinetIr(ir) => {
                 let field = join(prefix, "cabinet_ir");
                 self.source(&field, ir.source.as_ref(), AssetKindName::ImpulseResponse);
-                self.optional_range(join(&field, "mix"), ir.mix, 0.0, 1.0, "");
+                self.optional_range(join(&field, "mix"), ir.mix, limits::MIX);
             }
             Kind::HighPass(high_pass) => self.optional_range(
                 join(prefix, "high_pass.frequency_hz"),
                 high_pass.frequency_hz,
-                20.0,
-                500.0,
-                " Hz",
+                limits::HIGH_PASS_HZ,
             ),
             Kind::Eq(eq) => {
                 let field = join(prefix, "eq");
@@ -349,21 +344,13 @@ impl Checker {
                 self.range(
                     join(&field, "frequency_hz"),
                     eq.frequency_hz,
-                    20.0,
-                    20000.0,
-                    " Hz",
+                    limits::EQ_FREQUENCY_HZ,
                 );
-                self.range(join(&field, "gain_db"), eq.gain_db, -24.0, 24.0, " dB");
-                self.optional_range(join(&field, "q"), eq.q, 0.1, 18.0, "");
+                self.range(join(&field, "gain_db"), eq.gain_db, limits::EQ_GAIN_DB);
+                self.optional_range(join(&field, "q"), eq.q, limits::EQ_Q);
             }
             Kind::Gain(gain) => {
-                self.range(
-                    join(prefix, "gain.gain_db"),
-                    gain.gain_db,
-                    -48.0,
-                    24.0,
-                    " dB",
-                );
+                self.range(join(prefix, "gain.gain_db"), gain.gain_db, limits::GAIN_DB);
             }
             Kind::Delay(delay) => {
                 let field = join(prefix, "delay");
@@ -384,9 +371,17 @@ impl Checker {
                         "a custom delay needs its time in ms (or pick the slapback or quarter preset)",
                     );
                 }
-                self.optional_range(join(&field, "time_ms"), delay.time_ms, 1.0, 2000.0, " ms");
-                self.optional_range(join(&field, "feedback"), delay.feedback, 0.0, 0.95, "");
-                self.optional_range(join(&field, "mix"), delay.mix, 0.0, 1.0, "");
+                self.optional_range(
+                    join(&field, "time_ms"),
+                    delay.time_ms,
+                    limits::DELAY_TIME_MS,
+                );
+                self.optional_range(
+                    join(&field, "feedback"),
+                    delay.feedback,
+                    limits::DELAY_FEEDBACK,
+                );
+                self.optional_range(join(&field, "mix"), delay.mix, limits::MIX);
             }
             Kind::Reverb(reverb) => {
                 let field = join(prefix, "reverb");
@@ -410,35 +405,31 @@ impl Checker {
                 self.optional_range(
                     join(&field, "decay_seconds"),
                     reverb.decay_seconds,
-                    0.1,
-                    10.0,
-                    " s",
+                    limits::REVERB_DECAY_SECONDS,
                 );
                 self.optional_range(
                     join(&field, "pre_delay_ms"),
                     reverb.pre_delay_ms,
-                    0.0,
-                    200.0,
-                    " ms",
+                    limits::REVERB_PRE_DELAY_MS,
                 );
-                self.optional_range(join(&field, "mix"), reverb.mix, 0.0, 1.0, "");
-                self.optional_range(join(&field, "damping"), reverb.damping, 0.0, 1.0, "");
+                self.optional_range(join(&field, "mix"), reverb.mix, limits::MIX);
+                self.optional_range(
+                    join(&field, "damping"),
+                    reverb.damping,
+                    limits::REVERB_DAMPING,
+                );
             }
             Kind::NoiseGate(gate) => {
                 let field = join(prefix, "noise_gate");
                 self.range(
                     join(&field, "threshold_db"),
                     gate.threshold_db,
-                    -96.0,
-                    0.0,
-                    " dBFS",
+                    limits::GATE_THRESHOLD_DB,
                 );
                 self.optional_range(
                     join(&field, "release_ms"),
                     gate.release_ms,
-                    1.0,
-                    1000.0,
-                    " ms",
+                    limits::GATE_RELEASE_MS,
                 );
             }
         }
@@ -541,6 +532,11 @@ pub fn with_defaults(options: Option<OutputOptions>) -> OutputOptions {
         ),
         video_enabled: options.video_enabled,
         input_level_dbfs: Some(options.input_level_dbfs.unwrap_or(DEFAULT_INPUT_LEVEL_DBFS)),
+        di_calibration_dbu: Some(
+            options
+                .di_calibration_dbu
+                .unwrap_or(DEFAULT_DI_CALIBRATION_DBU),
+        ),
     }
 }
 

@@ -10,9 +10,14 @@
 use std::path::Path;
 
 use gts_proto::v1::{
-    ArtifactKind, ChainMetrics, ChainResult, JobProgress, RenderSpec, RenderStage,
+    AppliedInputMode, ArtifactKind, ChainInputLevel, ChainMetrics, ChainResult, JobProgress,
+    RenderSpec, RenderStage,
 };
-use gts_render::{RenderReport, metrics::ChainMetrics as EngineMetrics};
+use gts_render::{
+    RenderReport,
+    input_level::{InputLevelReport, InputMode},
+    metrics::ChainMetrics as EngineMetrics,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{scratch_failure, store_unavailable};
@@ -126,8 +131,25 @@ fn chain_results(report: &RenderReport, spec: &RenderSpec) -> Vec<ChainResult> {
             display_name: chain.name.clone(),
             metrics: Some(metrics(&chain.metrics)),
             evaluation: chain.evaluation.clone(),
+            input_level: Some(input_level(&chain.input)),
+            loudness_target_reached: chain.level.reached_target,
+            levelling_note: chain.level.note.clone().unwrap_or_default(),
         })
         .collect()
+}
+
+/// The contract's view of how the DI entered a chain.
+pub fn input_level(input: &InputLevelReport) -> ChainInputLevel {
+    ChainInputLevel {
+        mode: match input.mode {
+            InputMode::Calibrated => AppliedInputMode::Calibrated,
+            InputMode::Rms => AppliedInputMode::Rms,
+        } as i32,
+        di_calibration_dbu: input.di_calibration_dbu,
+        model_input_level_dbu: input.model_input_level_dbu,
+        calibration_gain_db: input.calibration_gain_db,
+        note: input.note.clone().unwrap_or_default(),
+    }
 }
 
 /// The contract's metrics: band shares as ratios (the engine reports them in dB).
@@ -172,6 +194,8 @@ fn metrics_document(report: &RenderReport, results: &[ChainResult]) -> serde_jso
                 "chain_id": result.chain_id,
                 "name": chain.name,
                 "metrics": chain.metrics,
+                "input_level": chain.input,
+                "level": chain.level,
                 "evaluation": chain.evaluation,
             })
         })

@@ -11,16 +11,15 @@ use gts_proto::v1::{
     ReverbPreset as PbReverbPreset, block::Kind,
 };
 use gts_render::{
-    Block, ChainSpec, DiTrack, OutputOptions, ShootoutSpec,
+    Block, ChainSpec, DiTrack, InputLevelMode, OutputOptions, ShootoutSpec,
     dsp::{biquad::FilterShape, reverb::ReverbParams, reverb::ReverbPreset},
     spec::DelayPreset,
 };
 
 use super::inputs::LocalInputs;
 
-/// The contract's default input high-pass, Hz (the engine's too).
-const DEFAULT_HIGH_PASS_HZ: f64 = 80.0;
 use crate::render::RenderFailure;
+use gts_render::limits::{DEFAULT_EQ_Q, DEFAULT_HIGH_PASS_HZ};
 
 /// Maps `spec` (with its files in `inputs`) to the engine's spec.
 pub fn shootout_spec(
@@ -60,6 +59,12 @@ pub fn shootout_spec(
                 } else {
                     high_pass_hz
                 },
+                input_level_mode: match chain.input_level_mode() {
+                    pb::InputLevelMode::Rms => InputLevelMode::Rms,
+                    pb::InputLevelMode::Auto | pb::InputLevelMode::Unspecified => {
+                        InputLevelMode::Auto
+                    }
+                },
                 blocks,
             })
         })
@@ -73,6 +78,9 @@ pub fn shootout_spec(
         input_level_dbfs: options
             .input_level_dbfs
             .unwrap_or(defaults.input_level_dbfs),
+        di_calibration_dbu: options
+            .di_calibration_dbu
+            .unwrap_or(defaults.di_calibration_dbu),
         phrase_seconds: options
             .phrase_length_seconds
             .unwrap_or(defaults.phrase_seconds),
@@ -118,7 +126,7 @@ fn engine_block(
             mix: ir.mix.unwrap_or(1.0),
         },
         Kind::HighPass(high_pass) => Block::HighPass {
-            frequency_hz: high_pass.frequency_hz.unwrap_or(80.0),
+            frequency_hz: high_pass.frequency_hz.unwrap_or(DEFAULT_HIGH_PASS_HZ),
         },
         Kind::Eq(eq) => Block::Eq {
             shape: match eq.band_type() {
@@ -136,7 +144,7 @@ fn engine_block(
             },
             frequency_hz: eq.frequency_hz,
             gain_db: eq.gain_db,
-            q: eq.q.unwrap_or(std::f64::consts::FRAC_1_SQRT_2),
+            q: eq.q.unwrap_or(DEFAULT_EQ_Q),
         },
         Kind::Gain(gain) => Block::Gain {
             gain_db: gain.gain_db,
@@ -342,6 +350,23 @@ mod tests {
             matches!(&error, RenderFailure::Input(m) if m.contains("gain_db")),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn calibration_and_input_level_mode_reach_the_engine() {
+        let (mut spec, inputs) = spec(vec![]);
+        let mapped = shootout_spec(&spec, &inputs).unwrap();
+        assert_eq!(
+            mapped.output.di_calibration_dbu,
+            gts_render::limits::DEFAULT_DI_CALIBRATION_DBU
+        );
+        assert_eq!(mapped.chains[0].input_level_mode, InputLevelMode::Auto);
+        let shootout = spec.shootout.as_mut().unwrap();
+        shootout.output_options.as_mut().unwrap().di_calibration_dbu = Some(20.5);
+        shootout.chains[0].input_level_mode = pb::InputLevelMode::Rms as i32;
+        let mapped = shootout_spec(&spec, &inputs).unwrap();
+        assert_eq!(mapped.output.di_calibration_dbu, 20.5);
+        assert_eq!(mapped.chains[0].input_level_mode, InputLevelMode::Rms);
     }
 
     #[test]

@@ -223,6 +223,8 @@ async fn succeed(
 }
 
 async fn fail(shared: &Shared, row: &JobRow, lease: &Lease, message: &str) {
+    // Mostly user-caused (a file, a spec): info, never ERROR, so users cannot drive ERROR volume.
+    tracing::info!(job_id = %row.id, reason = message, "a job failed for good");
     match queue::fail(&shared.deps.db, lease, message).await {
         Ok(Some(failed)) => {
             shared
