@@ -95,7 +95,11 @@ async fn internal_services_are_refused_at_the_gateway_but_work_directly() {
             .ping(slow.clone())
             .await
             .expect_err("an anonymous Ping must be refused");
-        assert_eq!(status.code(), Code::PermissionDenied, "{service}: {status:?}");
+        assert_eq!(
+            status.code(),
+            Code::PermissionDenied,
+            "{service}: {status:?}"
+        );
         assert!(
             started.elapsed() < std::time::Duration::from_secs(5),
             "{service} held an anonymous Ping for {:?}",
@@ -105,7 +109,11 @@ async fn internal_services_are_refused_at_the_gateway_but_work_directly() {
             .ping(gts_e2e::with_bearer(slow, &stack.token_for_new_user()))
             .await
             .expect_err("a user's Ping must be refused");
-        assert_eq!(status.code(), Code::PermissionDenied, "{service}: {status:?}");
+        assert_eq!(
+            status.code(),
+            Code::PermissionDenied,
+            "{service}: {status:?}"
+        );
     }
 
     // Through the gateway over grpc-web, with a bearer token, it is refused.

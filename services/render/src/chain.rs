@@ -282,29 +282,6 @@ fn apply_block(
     Ok(signal)
 }
 
-/// Test-only record of the samples entering each model (keyed by model file), so tests
-/// check levels where the model hears them.
-#[cfg(test)]
-pub(crate) mod model_input_tap {
-    use std::path::{Path, PathBuf};
-    use std::sync::Mutex;
-
-    static TAPS: Mutex<Vec<(PathBuf, Vec<f32>)>> = Mutex::new(Vec::new());
-
-    pub(crate) fn record(model: &Path, samples: &[f32]) {
-        if let Ok(mut taps) = TAPS.lock() {
-            taps.push((model.to_path_buf(), samples.to_vec()));
-        }
-    }
-
-    /// The last samples that entered `model`.
-    pub(crate) fn take(model: &Path) -> Option<Vec<f32>> {
-        let mut taps = TAPS.lock().ok()?;
-        let at = taps.iter().rposition(|(path, _)| path == model)?;
-        Some(taps.remove(at).1)
-    }
-}
-
 /// Refuses NaN/inf and absurd levels (above +80 dBFS no real chain goes: a model that
 /// blew up). Levelling could scale such audio back down, but it would be garbage.
 fn check_sane(signal: &[f32], chain: &str, stage: &str) -> Result<()> {
@@ -336,5 +313,28 @@ fn fade_out(signal: &mut [f32], rate: u32, tail_seconds: f64) {
     for (i, sample) in signal[start..].iter_mut().enumerate() {
         let t = (i + 1) as f64 / fade as f64;
         *sample *= (0.5 + 0.5 * (std::f64::consts::PI * t).cos()) as f32;
+    }
+}
+
+/// Test-only record of the samples entering each model (keyed by model file), so tests
+/// check levels where the model hears them.
+#[cfg(test)]
+pub(crate) mod model_input_tap {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+
+    static TAPS: Mutex<Vec<(PathBuf, Vec<f32>)>> = Mutex::new(Vec::new());
+
+    pub(crate) fn record(model: &Path, samples: &[f32]) {
+        if let Ok(mut taps) = TAPS.lock() {
+            taps.push((model.to_path_buf(), samples.to_vec()));
+        }
+    }
+
+    /// The last samples that entered `model`.
+    pub(crate) fn take(model: &Path) -> Option<Vec<f32>> {
+        let mut taps = TAPS.lock().ok()?;
+        let at = taps.iter().rposition(|(path, _)| path == model)?;
+        Some(taps.remove(at).1)
     }
 }

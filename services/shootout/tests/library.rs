@@ -83,7 +83,7 @@ async fn library_calls_reach_tone3000_with_the_users_token() {
             .models
             .iter()
             .find(|m| m.id == id)
-            .and_then(|m| m.calibration.clone())
+            .and_then(|m| m.calibration)
             .unwrap()
     };
     let with = calibration(293_887);

@@ -38,12 +38,12 @@ impl Packed {
         let groups = rows.div_ceil(ROWS);
         let mut weights = vec![0.0; groups * steps * ROWS];
         let mut biases = vec![0.0; groups * ROWS];
-        for row in 0..rows {
+        for (row, b) in biases.iter_mut().enumerate().take(rows) {
             let (group, lane) = (row / ROWS, row % ROWS);
             for step in 0..steps {
                 weights[(group * steps + step) * ROWS + lane] = weight(row, step);
             }
-            biases[row] = bias(row);
+            *b = bias(row);
         }
         Self {
             rows,

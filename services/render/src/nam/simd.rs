@@ -340,7 +340,7 @@ mod tests {
         xs.extend([
             0.0, -0.0, 1e-30, -1e-30, 1e-8, 20.0, -20.0, 100.0, -100.0, 1e30, -1e30,
         ]);
-        while xs.len() % LANES != 0 {
+        while !xs.len().is_multiple_of(LANES) {
             xs.push(0.5);
         }
         xs
