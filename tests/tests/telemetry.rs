@@ -52,6 +52,10 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
     let addr = free_local_addr();
     let mut auth = backend_command("gts-auth", db.url(), "GTS_AUTH_LISTEN", addr);
     auth.env("GTS_OTLP_ENDPOINT", format!("http://{collector_addr}"));
+    // Ping is internal: it needs a service credential.
+    let secrets = gts_e2e::stack::StackSecrets::generate();
+    auth.env("GTS_SERVICE_TOKEN", &secrets.service_token);
+    let credential = secrets.service_credential("gts-ops");
     let running = RunningBinary::start(auth).await;
     let pid = running.child.id().expect("pid");
     let mut child = running.drain_log();
@@ -68,6 +72,7 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
             .parse()
             .unwrap(),
     );
+    credential.attach(&mut request).expect("credential");
     OpsInternalClient::new(channel)
         .ping(request)
         .await
