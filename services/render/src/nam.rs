@@ -150,17 +150,7 @@ impl std::fmt::Debug for NamAmp {
 impl NamAmp {
     /// Reads, validates and builds the model at `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let size = std::fs::metadata(path)
-            .map_err(|e| RenderError::io(path, e))?
-            .len();
-        if size > MAX_MODEL_FILE_BYTES {
-            return Err(invalid(
-                path,
-                format!("file is {size} bytes, over the {MAX_MODEL_FILE_BYTES}-byte limit"),
-            ));
-        }
-        let json = std::fs::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
-        Self::from_json_str(&json, path)
+        Self::from_json_str(&read_bounded(path)?, path)
     }
 
     /// Validates and builds a model from `.nam` JSON; `path` only labels errors.
@@ -420,6 +410,11 @@ pub fn inspect(json: &str) -> Result<ModelInfo> {
 
 /// [`inspect`] for a file, whose size is bounded before it is read.
 pub fn inspect_file(path: &Path) -> Result<ModelInfo> {
+    inspect(&read_bounded(path)?)
+}
+
+/// A `.nam` file's text, refused before reading when it is over the size limit.
+fn read_bounded(path: &Path) -> Result<String> {
     let size = std::fs::metadata(path)
         .map_err(|e| RenderError::io(path, e))?
         .len();
@@ -429,8 +424,7 @@ pub fn inspect_file(path: &Path) -> Result<ModelInfo> {
             format!("file is {size} bytes, over the {MAX_MODEL_FILE_BYTES}-byte limit"),
         ));
     }
-    let json = std::fs::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
-    inspect(&json)
+    std::fs::read_to_string(path).map_err(|e| RenderError::io(path, e))
 }
 
 fn invalid(path: &Path, reason: String) -> RenderError {

@@ -7,6 +7,7 @@
 //! `available_parallelism` threads (each chain is deterministic on its own, so thread
 //! count never changes the samples), levels each one and measures it. Every chain gets
 //! the same tail (the longest any chain needs), so all outputs have equal length.
+//! Chains and their NAM segments share one rayon pool of `RenderOptions::threads`.
 //! [`render_shootout`] adds the artifacts and the manifest. Progress is reported per
 //! block and per 4096-sample NAM block; the cancel token is checked between blocks and
 //! inside the NAM, convolution and levelling loops.
@@ -241,8 +242,9 @@ fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(DiTimeline, Vec
 /// How a render uses the machine (never what it produces).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RenderOptions {
-    /// Chains rendered at once (at least 1). The default is one per core; a worker running
-    /// several jobs side by side may want fewer. Samples do not depend on it.
+    /// Threads of the render's pool (at least 1), shared by chains and by a chain's NAM
+    /// segments. The default is one per core; a worker running several jobs side by side
+    /// may want fewer. Samples do not depend on it.
     pub threads: usize,
 }
 
