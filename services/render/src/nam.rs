@@ -68,16 +68,16 @@ enum Engine {
 }
 
 impl Engine {
-    fn build(parsed: &NamModel) -> std::result::Result<Self, String> {
+    /// Our kernel for `parsed`, else `reference` (nam-rs, already built from it).
+    fn build(parsed: &NamModel, reference: Model) -> Self {
         let active = active_model(parsed);
         if let Some(net) = wavenet::WaveNet::build(active) {
-            return Ok(Self::WaveNet(Box::new(net)));
+            return Self::WaveNet(Box::new(net));
         }
         if let Some(net) = lstm::Lstm::build(active) {
-            return Ok(Self::Lstm(Box::new(net)));
+            return Self::Lstm(Box::new(net));
         }
-        let model = Model::from_nam(active).map_err(|e| e.to_string())?;
-        Ok(Self::Reference(Box::new(model)))
+        Self::Reference(Box::new(reference))
     }
 
     fn reset(&mut self) {
@@ -161,8 +161,7 @@ impl NamAmp {
         // nam-rs's build checks the structure (weight counts, widths) of every submodel.
         let reference = Model::from_nam(&parsed).map_err(|e| invalid(path, e.to_string()))?;
         let receptive_field = reference.receptive_field();
-        drop(reference);
-        let engine = Engine::build(&parsed).map_err(|reason| invalid(path, reason))?;
+        let engine = Engine::build(&parsed, reference);
         Ok(Self {
             engine,
             variant: KernelVariant::detect(),
