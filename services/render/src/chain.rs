@@ -143,11 +143,45 @@ impl PreparedChain {
         cancel: &CancelToken,
         on_progress: &(dyn Fn(f32) + Sync),
     ) -> Result<Vec<f32>> {
+        let at_rate = resample(di, output_rate, self.processing_rate)?;
+        let signal = self.start(&at_rate, tail_seconds);
+        let signal = self.run_blocks(signal, 0..self.spec.blocks.len(), cancel, on_progress)?;
+        let output = self.finish(&signal, di.len(), output_rate, tail_seconds, cancel)?;
+        on_progress(1.0);
+        Ok(output)
+    }
+
+    /// Blocks whose work another chain can share: up to and including the first NAM
+    /// model (the expensive part), or none when the chain has no model.
+    pub fn shared_prefix_len(&self) -> usize {
+        self.prepared
+            .iter()
+            .position(|p| matches!(p, Prepared::Nam(_)))
+            .map_or(0, |at| at + 1)
+    }
+
+    /// What the signal after [`Self::shared_prefix_len`] blocks depends on, besides
+    /// the DI that enters: two chains with equal keys (and the same DI) produce the
+    /// same samples there.
+    pub fn prefix_key(&self) -> String {
+        let blocks = &self.spec.blocks[..self.shared_prefix_len()];
+        let blocks = serde_json::to_string(blocks).unwrap_or_else(|_| format!("{blocks:?}"));
+        format!(
+            "{}|{}|{}|{blocks}",
+            self.processing_rate,
+            self.spec.high_pass,
+            self.spec.high_pass_hz.to_bits()
+        )
+    }
+
+    /// The DI at the processing rate with the common tail of silence, through the
+    /// chain's input high-pass: what the first block hears.
+    pub fn start(&self, di_at_rate: &[f32], tail_seconds: f64) -> Vec<f32> {
         let rate = self.processing_rate;
-        let name = self.spec.name.clone();
-        let mut signal = resample(di, output_rate, rate)?;
         let tail_samples = (tail_seconds * f64::from(rate)).round() as usize;
-        signal.resize(signal.len() + tail_samples, 0.0);
+        let mut signal = Vec::with_capacity(di_at_rate.len() + tail_samples);
+        signal.extend_from_slice(di_at_rate);
+        signal.resize(di_at_rate.len() + tail_samples, 0.0);
         if self.spec.high_pass {
             Biquad::new(
                 FilterShape::HighPass,
@@ -158,14 +192,27 @@ impl PreparedChain {
             )
             .process(&mut signal);
         }
+        signal
+    }
+
+    /// Runs `signal` through the blocks in `blocks` (a range of the chain's blocks).
+    /// `on_progress` receives the whole chain's fraction (0..=1) as blocks finish.
+    pub fn run_blocks(
+        &mut self,
+        mut signal: Vec<f32>,
+        blocks: std::ops::Range<usize>,
+        cancel: &CancelToken,
+        on_progress: &(dyn Fn(f32) + Sync),
+    ) -> Result<Vec<f32>> {
+        let rate = self.processing_rate;
+        let name = self.spec.name.clone();
         let block_count = self.spec.blocks.len().max(1) as f32;
-        for (index, (block, prepared)) in self
-            .spec
-            .blocks
-            .iter()
-            .zip(self.prepared.iter_mut())
-            .enumerate()
-        {
+        for index in blocks {
+            let (Some(block), Some(prepared)) =
+                (self.spec.blocks.get(index), self.prepared.get_mut(index))
+            else {
+                break;
+            };
             cancel.check()?;
             let base = index as f32 / block_count;
             let inner = |f: f32| on_progress(base + f / block_count);
@@ -173,12 +220,24 @@ impl PreparedChain {
             check_sane(&signal, &name, &format!("block {index} ({})", block.kind()))?;
             on_progress((index + 1) as f32 / block_count);
         }
+        Ok(signal)
+    }
+
+    /// The processed signal back at `output_rate`, `di_len` + tail samples long, with
+    /// the tail's fade-out.
+    pub fn finish(
+        &self,
+        signal: &[f32],
+        di_len: usize,
+        output_rate: u32,
+        tail_seconds: f64,
+        cancel: &CancelToken,
+    ) -> Result<Vec<f32>> {
         cancel.check()?;
-        let mut output = resample(&signal, rate, output_rate)?;
-        let expected = di.len() + (tail_seconds * f64::from(output_rate)).round() as usize;
+        let mut output = resample(signal, self.processing_rate, output_rate)?;
+        let expected = di_len + (tail_seconds * f64::from(output_rate)).round() as usize;
         output.resize(expected, 0.0);
         fade_out(&mut output, output_rate, tail_seconds);
-        on_progress(1.0);
         Ok(output)
     }
 }

@@ -149,16 +149,42 @@ struct DiTimeline {
     tracks: Vec<(std::ops::Range<usize>, f32)>,
 }
 
-impl DiTimeline {
-    /// What enters a chain in `input`'s mode: the recorded DI raised by Z − X dB
-    /// (calibrated), or each track at the RMS input level.
-    fn for_chain(&self, input: &InputLevelReport) -> Vec<f32> {
+/// Which DI signal a chain hears: each track at the RMS input level, or the recorded DI
+/// raised by a calibration gain (Z − X dB, its bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum InputSignal {
+    Rms,
+    Calibrated(u64),
+}
+
+impl InputSignal {
+    fn of(input: &InputLevelReport) -> Self {
         match (input.mode, input.calibration_gain_db) {
-            (InputMode::Calibrated, Some(gain_db)) => {
-                let gain = 10f64.powf(gain_db / 20.0) as f32;
-                self.recorded.iter().map(|s| s * gain).collect()
-            }
-            _ => self.rms_levelled(),
+            (InputMode::Calibrated, Some(gain_db)) => Self::Calibrated(gain_db.to_bits()),
+            _ => Self::Rms,
+        }
+    }
+
+    /// The DI level this signal is built from (calibrated signals share the recorded one).
+    fn base(self) -> DiBase {
+        match self {
+            Self::Rms => DiBase::RmsLevelled,
+            Self::Calibrated(_) => DiBase::Recorded,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum DiBase {
+    Recorded,
+    RmsLevelled,
+}
+
+impl DiTimeline {
+    fn base(&self, base: DiBase) -> std::borrow::Cow<'_, [f32]> {
+        match base {
+            DiBase::Recorded => std::borrow::Cow::Borrowed(&self.recorded),
+            DiBase::RmsLevelled => std::borrow::Cow::Owned(self.rms_levelled()),
         }
     }
 
@@ -354,8 +380,45 @@ pub fn render_chains_with(
 
 type ChainOutcome = Result<(Vec<f32>, LevelReport)>;
 
+/// Chains whose signals are identical up to the end of their shared prefix (same DI
+/// signal, processing rate, input high-pass and blocks through the first NAM model):
+/// the first one renders it once for all.
+struct PrefixGroup {
+    owner: usize,
+    members: Vec<usize>,
+    input: InputSignal,
+}
+
+fn prefix_groups(prepared: &[PreparedChain], inputs: &[InputSignal]) -> (Vec<PrefixGroup>, Vec<usize>) {
+    let mut groups: Vec<PrefixGroup> = Vec::new();
+    let mut keys: Vec<(InputSignal, String)> = Vec::new();
+    let mut group_of = Vec::with_capacity(prepared.len());
+    for (index, (chain, &input)) in prepared.iter().zip(inputs).enumerate() {
+        let key = (input, chain.prefix_key());
+        match keys.iter().position(|k| *k == key) {
+            Some(at) => {
+                groups[at].members.push(index);
+                group_of.push(at);
+            }
+            None => {
+                group_of.push(groups.len());
+                keys.push(key);
+                groups.push(PrefixGroup {
+                    owner: index,
+                    members: vec![index],
+                    input,
+                });
+            }
+        }
+    }
+    (groups, group_of)
+}
+
 /// Renders chains on a rayon pool of `threads` threads (a chain's NAM segments run on
-/// the same pool); results come back in chain order.
+/// the same pool); results come back in chain order. Work is done once per shootout
+/// where chains share it: the DI is resampled once per (level, rate), and each
+/// [`PrefixGroup`]'s prefix (the NAM pass) runs once; then every chain renders the rest
+/// of its blocks from a copy of its group's prefix.
 #[allow(clippy::too_many_arguments)]
 fn render_all(
     prepared: &mut [PreparedChain],
@@ -373,16 +436,82 @@ fn render_all(
         .build()
         .map_err(|e| RenderError::InvalidSpec(format!("cannot start render threads: {e}")))?;
     let siblings = cancel.child();
-    let outcomes: Vec<ChainOutcome> = pool.install(|| {
-        prepared
+    let output_rate = spec.output.sample_rate;
+    let inputs: Vec<InputSignal> = input_levels.iter().map(InputSignal::of).collect();
+    let (groups, group_of) = prefix_groups(prepared, &inputs);
+    for index in 0..prepared.len() {
+        tracker.chain(Stage::Process, index, 0.0);
+    }
+    pool.install(|| -> Result<Vec<(Vec<f32>, LevelReport)>> {
+        // The DI at each (level, rate) some group needs, resampled once.
+        let mut needed: Vec<(DiBase, u32)> = groups
+            .iter()
+            .map(|g| (g.input.base(), prepared[g.owner].processing_rate))
+            .collect();
+        needed.sort_by_key(|&(base, rate)| (base == DiBase::Recorded, rate));
+        needed.dedup();
+        let resampled: Vec<Result<Vec<f32>>> = needed
+            .par_iter()
+            .map(|&(base, rate)| resample(&di.base(base), output_rate, rate))
+            .collect();
+        let mut at_rates = Vec::with_capacity(needed.len());
+        for (key, signal) in needed.into_iter().zip(resampled) {
+            at_rates.push((key, signal?));
+        }
+        cancel.check()?;
+
+        // Each group's prefix, rendered by its owner.
+        let mut owners: Vec<(usize, &mut PreparedChain)> = prepared
+            .iter_mut()
+            .enumerate()
+            .filter(|(index, _)| groups[group_of[*index]].owner == *index)
+            .map(|(index, chain)| (group_of[index], chain))
+            .collect();
+        let prefixes: Vec<Result<Vec<f32>>> = owners
+            .par_iter_mut()
+            .map(|(group_index, chain)| {
+                let group = &groups[*group_index];
+                let key = (group.input.base(), chain.processing_rate);
+                let base = at_rates
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, signal)| signal.as_slice())
+                    .unwrap_or_default();
+                let input = match group.input {
+                    InputSignal::Calibrated(bits) => {
+                        let gain = 10f64.powf(f64::from_bits(bits) / 20.0) as f32;
+                        std::borrow::Cow::Owned(base.iter().map(|s| s * gain).collect())
+                    }
+                    InputSignal::Rms => std::borrow::Cow::Borrowed(base),
+                };
+                let signal = chain.start(&input, tail_seconds);
+                let report = |f: f32| {
+                    for &member in &group.members {
+                        tracker.chain(Stage::Process, member, f * PROCESS_SHARE);
+                    }
+                };
+                let outcome =
+                    chain.run_blocks(signal, 0..chain.shared_prefix_len(), &siblings, &report);
+                if outcome.is_err() {
+                    siblings.cancel();
+                }
+                outcome
+            })
+            .collect();
+        drop(owners);
+        let prefixes = first_error(prefixes)?;
+
+        // The rest of every chain, from its group's prefix.
+        let outcomes: Vec<ChainOutcome> = prepared
             .par_iter_mut()
             .enumerate()
             .map(|(index, chain)| {
-                let input = input_levels.get(index).map(|level| di.for_chain(level));
-                let outcome = render_one(
+                let prefix = prefixes[group_of[index]].clone();
+                let outcome = render_rest(
                     chain,
                     index,
-                    input.as_deref().unwrap_or_default(),
+                    prefix,
+                    di.recorded.len(),
                     spec,
                     tail_seconds,
                     tracker,
@@ -394,37 +523,42 @@ fn render_all(
                 }
                 outcome
             })
-            .collect()
-    });
-    let mut results = Vec::with_capacity(outcomes.len());
-    let mut first_error: Option<RenderError> = None;
+            .collect();
+        let results = first_error(outcomes)?;
+        cancel.check()?;
+        Ok(results)
+    })
+}
+
+/// Every value, or the first real failure (preferred over the cancellations it caused).
+fn first_error<T>(outcomes: Vec<Result<T>>) -> Result<Vec<T>> {
+    let mut values = Vec::with_capacity(outcomes.len());
+    let mut first: Option<RenderError> = None;
     for outcome in outcomes {
         match outcome {
-            Ok(result) => results.push(result),
-            // Prefer a real failure over the cancellations it caused.
+            Ok(value) => values.push(value),
             Err(error)
-                if first_error
+                if first
                     .as_ref()
                     .is_none_or(|e| matches!(e, RenderError::Cancelled)) =>
             {
-                first_error = Some(error);
+                first = Some(error);
             }
             Err(_) => {}
         }
     }
-    match first_error {
+    match first {
         Some(error) => Err(error),
-        None => {
-            cancel.check()?;
-            Ok(results)
-        }
+        None => Ok(values),
     }
 }
 
-fn render_one(
+#[allow(clippy::too_many_arguments)]
+fn render_rest(
     chain: &mut PreparedChain,
     index: usize,
-    di: &[f32],
+    prefix: Vec<f32>,
+    di_len: usize,
     spec: &ShootoutSpec,
     tail_seconds: f64,
     tracker: &ProgressTracker<'_>,
@@ -432,9 +566,10 @@ fn render_one(
 ) -> ChainOutcome {
     let rate = spec.output.sample_rate;
     let name = chain.spec.name.clone();
-    tracker.chain(Stage::Process, index, 0.0);
     let report_process = |f: f32| tracker.chain(Stage::Process, index, f * PROCESS_SHARE);
-    let mut audio = chain.render(di, rate, tail_seconds, cancel, &report_process)?;
+    let blocks = chain.shared_prefix_len()..chain.spec.blocks.len();
+    let signal = chain.run_blocks(prefix, blocks, cancel, &report_process)?;
+    let mut audio = chain.finish(&signal, di_len, rate, tail_seconds, cancel)?;
     tracker.chain(Stage::Level, index, PROCESS_SHARE);
     let level = level_output(
         &mut audio,

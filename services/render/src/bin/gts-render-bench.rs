@@ -43,10 +43,14 @@ blocks = [
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut seconds = 60.0f64;
+    let mut kernel_only = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--seconds" {
-            seconds = args.next().ok_or("--seconds needs a value")?.parse()?;
+        match arg.as_str() {
+            "--seconds" => seconds = args.next().ok_or("--seconds needs a value")?.parse()?,
+            // For profilers: only our kernel on one fixture model, nothing else.
+            "--kernel-only" => kernel_only = Some(args.next().ok_or("--kernel-only needs a model")?),
+            other => return Err(format!("unknown argument {other}").into()),
         }
     }
     let rate = 48_000u32;
@@ -56,13 +60,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let di_path = dir.join("di.wav");
     gts_media::encode::write_wav(&di_path, &di, rate)?;
 
+    let input: Vec<f32> = di.iter().map(|s| s * 0.25).collect();
+    if let Some(model) = kernel_only {
+        let mut amp = NamAmp::load(&fixtures().join(model))?;
+        let mut buffer = input.clone();
+        let started = Instant::now();
+        for chunk in buffer.chunks_mut(4096) {
+            amp.process_raw(chunk);
+        }
+        println!(
+            "{}: {:.1}x real time",
+            amp.kernel(),
+            seconds / started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
+
     // 1. The NAM stage alone, one core: our kernel and nam-rs side by side, per model.
     println!("NAM stage, {seconds:.0} s at 48 kHz, 1 core (bare forward pass, same input):");
     println!(
         "  {:<30} {:>22} {:>12} {:>12} {:>10}",
         "model", "kernel", "ours (x RT)", "nam-rs (x RT)", "ratio"
     );
-    let input: Vec<f32> = di.iter().map(|s| s * 0.25).collect();
     for model in [
         "nam/wavenet_a1_standard.nam",
         "nam/wavenet.nam",

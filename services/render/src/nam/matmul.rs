@@ -7,7 +7,8 @@
 //! block, `out[o][t] (+)= bias[o] + Σ_s w[o][s] · src[offsets[s] + t]`, holding a tile
 //! of [`ROWS`] outputs × [`FRAMES`] frames in registers while it streams the inputs.
 //! A dilated convolution is one call whose steps are (input row, tap) pairs offset into
-//! a [`super::history::History`]; a 1×1 convolution's steps are plain rows. The
+//! a [`super::history::History`]; a 1×1 convolution's steps are plain rows; a residual
+//! 1×1 starts its tile from the residual ([`Init::Add`]) instead of copying it first. The
 //! summation order per output frame is fixed by the step order alone, so tiling and
 //! block boundaries never change a result.
 
@@ -17,6 +18,17 @@ use super::simd::{LANES, Lanes};
 pub const ROWS: usize = 4;
 /// Frames held in registers by one tile (two vectors).
 pub const FRAMES: usize = 2 * LANES;
+
+/// What a tile starts from besides the bias.
+#[derive(Debug, Clone, Copy)]
+pub enum Init<'a> {
+    /// Nothing: the output is overwritten.
+    Bias,
+    /// What the output holds: the result is added to it.
+    Accumulate,
+    /// Another signal (`rows` rows of it, `stride` apart): `out = bias + add + W·src`.
+    Add(&'a [f32], usize),
+}
 
 /// A weight matrix packed for [`Packed::apply`].
 #[derive(Debug, Clone)]
@@ -54,8 +66,8 @@ impl Packed {
     }
 
     /// Runs the matrix over `padded` frames (a multiple of [`FRAMES`]). Step `s` reads
-    /// `src[offsets[s]..]`; output row `o` is `out[o * out_stride..]`. With
-    /// `accumulate`, the result is added to what `out` holds.
+    /// `src[offsets[s]..]`; output row `o` is `out[o * out_stride..]`; each tile starts
+    /// from the bias plus what `init` names.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub fn apply<L: Lanes>(
@@ -66,7 +78,7 @@ impl Packed {
         out: &mut [f32],
         out_stride: usize,
         padded: usize,
-        accumulate: bool,
+        init: Init<'_>,
     ) {
         debug_assert_eq!(offsets.len(), self.steps);
         debug_assert_eq!(padded % FRAMES, 0);
@@ -82,10 +94,16 @@ impl Packed {
                 for (r, lane) in acc.iter_mut().enumerate() {
                     let b = l.splat(self.bias[first + r]);
                     *lane = [b, b];
-                    if accumulate && r < live {
-                        let row = &out[(first + r) * out_stride + t..][..FRAMES];
-                        lane[0] = l.add(lane[0], l.load(&row[..LANES]));
-                        lane[1] = l.add(lane[1], l.load(&row[LANES..]));
+                    if r < live {
+                        let start = match init {
+                            Init::Bias => None,
+                            Init::Accumulate => Some(&out[(first + r) * out_stride + t..]),
+                            Init::Add(add, stride) => Some(&add[(first + r) * stride + t..]),
+                        };
+                        if let Some(row) = start {
+                            lane[0] = l.add(lane[0], l.load(&row[..LANES]));
+                            lane[1] = l.add(lane[1], l.load(&row[LANES..FRAMES]));
+                        }
                     }
                 }
                 for (w, &offset) in weights.chunks_exact(ROWS).zip(offsets) {

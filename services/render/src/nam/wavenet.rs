@@ -16,7 +16,7 @@
 use nam_rs::{ActivationSpec, GatingMode, LayerArrayConfig, ModelConfig, NamModel};
 
 use super::history::History;
-use super::matmul::{FRAMES, Packed};
+use super::matmul::{FRAMES, Init, Packed};
 use super::simd::{LANES, Lanes};
 
 /// Frames per internal block: the scratch of one layer stays in L1.
@@ -240,7 +240,7 @@ impl Array {
                 first.rows_mut(0),
                 stride,
                 padded,
-                false,
+                Init::Bias,
             );
         }
         // Seed the head accumulator with the previous array's head (or silence).
@@ -269,37 +269,30 @@ impl Array {
                 &mut self.z,
                 BLOCK,
                 padded,
-                false,
+                Init::Bias,
             );
+            // The activation; without a head 1×1 the head adds it as it is written.
+            let head_stride = self.head_hist.stride();
+            let direct_head = layer.head1x1.is_none().then(|| self.head_hist.rows_mut(0));
             activate(
                 l,
                 layer,
                 &self.z[..mid * BLOCK],
                 &mut self.act,
+                direct_head.map(|rows| (rows, head_stride)),
                 self.bottleneck,
                 padded,
             );
-            // Head contribution.
-            match &layer.head1x1 {
-                Some(head1x1) => {
-                    let stride = self.head_hist.stride();
-                    head1x1.apply(
-                        l,
-                        &self.act,
-                        &self.act_offsets,
-                        self.head_hist.rows_mut(0),
-                        stride,
-                        padded,
-                        true,
-                    );
-                }
-                None => {
-                    for row in 0..self.head_in {
-                        let acc = self.head_hist.block_mut(row, padded);
-                        let act = &self.act[row * BLOCK..][..padded];
-                        add_into(l, acc, act);
-                    }
-                }
+            if let Some(head1x1) = &layer.head1x1 {
+                head1x1.apply(
+                    l,
+                    &self.act,
+                    &self.act_offsets,
+                    self.head_hist.rows_mut(0),
+                    head_stride,
+                    padded,
+                    Init::Accumulate,
+                );
             }
             // Residual into the next layer's history, or the array's output.
             let (dest, dest_stride): (&mut [f32], usize) = match rest.first_mut() {
@@ -311,22 +304,25 @@ impl Array {
                 None => (&mut array_out[..], BLOCK),
             };
             let src_stride = layer.hist.stride();
-            let src_pos = layer.hist.pos();
-            let history = layer.hist.data();
-            for row in 0..channels {
-                dest[row * dest_stride..][..padded]
-                    .copy_from_slice(&history[row * src_stride + src_pos..][..padded]);
-            }
-            if let Some(layer1x1) = &layer.layer1x1 {
-                layer1x1.apply(
+            let residual = &layer.hist.data()[layer.hist.pos()..];
+            match &layer.layer1x1 {
+                Some(layer1x1) => layer1x1.apply(
                     l,
                     &self.act,
                     &self.act_offsets,
                     dest,
                     dest_stride,
                     padded,
-                    true,
-                );
+                    Init::Add(residual, src_stride),
+                ),
+                // No layer 1×1: the layer passes its input on unchanged (the
+                // activation reaches only the head).
+                None => {
+                    for row in 0..channels {
+                        dest[row * dest_stride..][..padded]
+                            .copy_from_slice(&residual[row * src_stride..][..padded]);
+                    }
+                }
             }
             layer.hist.advance(n);
         }
@@ -344,7 +340,7 @@ impl Array {
             head_out,
             BLOCK,
             padded,
-            false,
+            Init::Bias,
         );
         self.head_hist.advance(n);
     }
@@ -381,38 +377,60 @@ fn add_into<L: Lanes>(l: L, acc: &mut [f32], add: &[f32]) {
     }
 }
 
-/// `act = gate(z)` for `bottleneck` rows of `padded` frames.
+/// `act = gate(z)` for `bottleneck` rows of `padded` frames; with `head` (rows
+/// `stride` apart), each activation row is also added to the head's row.
 #[inline(always)]
 fn activate<L: Lanes>(
     l: L,
     layer: &Layer,
     z: &[f32],
     act: &mut [f32],
+    mut head: Option<(&mut [f32], usize)>,
     bottleneck: usize,
     padded: usize,
 ) {
     for row in 0..bottleneck {
         let out = &mut act[row * BLOCK..][..padded];
         let a = &z[row * BLOCK..][..padded];
-        match layer.mode {
-            GatingMode::None => {
+        match (layer.mode, layer.primary) {
+            // The standard A1 layer: the activation's match out of the loop, and the
+            // head sum in the same pass.
+            (GatingMode::None, Activation::Tanh) => {
+                if let Some((rows, stride)) = head.as_mut() {
+                    let sum = &mut rows[row * *stride..][..padded];
+                    for ((o, x), h) in out
+                        .chunks_exact_mut(LANES)
+                        .zip(a.chunks_exact(LANES))
+                        .zip(sum.chunks_exact_mut(LANES))
+                    {
+                        let v = l.tanh(l.load(x));
+                        l.store(v, o);
+                        l.store(l.add(l.load(h), v), h);
+                    }
+                    continue;
+                }
                 for (o, x) in out.chunks_exact_mut(LANES).zip(a.chunks_exact(LANES)) {
-                    l.store(layer.primary.apply(l, l.load(x)), o);
+                    l.store(l.tanh(l.load(x)), o);
                 }
             }
-            GatingMode::Gated => {
+            (GatingMode::None, primary) => {
+                for (o, x) in out.chunks_exact_mut(LANES).zip(a.chunks_exact(LANES)) {
+                    l.store(primary.apply(l, l.load(x)), o);
+                }
+            }
+            (GatingMode::Gated, primary) => {
                 let b = &z[(row + bottleneck) * BLOCK..][..padded];
                 for ((o, x), g) in out
                     .chunks_exact_mut(LANES)
                     .zip(a.chunks_exact(LANES))
                     .zip(b.chunks_exact(LANES))
                 {
-                    let v = layer.primary.apply(l, l.load(x));
+                    let v = primary.apply(l, l.load(x));
                     let s = layer.secondary.apply(l, l.load(g));
                     l.store(l.mul(v, s), o);
                 }
             }
-            GatingMode::Blended => {
+            (GatingMode::Blended, primary) => {
                 let b = &z[(row + bottleneck) * BLOCK..][..padded];
                 for ((o, x), g) in out
                     .chunks_exact_mut(LANES)
@@ -420,13 +438,16 @@ fn activate<L: Lanes>(
                     .zip(b.chunks_exact(LANES))
                 {
                     let zx = l.load(x);
-                    let v = layer.primary.apply(l, zx);
+                    let v = primary.apply(l, zx);
                     let alpha = layer.secondary.apply(l, l.load(g));
                     // alpha·v + (1 − alpha)·z
                     let blended = l.mul_add(alpha, l.sub(v, zx), zx);
                     l.store(blended, o);
                 }
             }
+        }
+        if let Some((rows, stride)) = head.as_mut() {
+            add_into(l, &mut rows[row * *stride..][..padded], out);
         }
     }
 }
