@@ -390,6 +390,15 @@ pub(crate) mod model_input_tap {
         }
     }
 
+    /// How many times samples entered `model`, forgetting them.
+    pub(crate) fn drain(model: &Path) -> usize {
+        TAPS.lock().map_or(0, |mut taps| {
+            let before = taps.len();
+            taps.retain(|(path, _)| path != model);
+            before - taps.len()
+        })
+    }
+
     /// The last samples that entered `model`.
     pub(crate) fn take(model: &Path) -> Option<Vec<f32>> {
         let mut taps = TAPS.lock().ok()?;

@@ -680,3 +680,60 @@ pub fn render_shootout_with(
 fn tracker_callback<'a>(tracker: &'a ProgressTracker<'a>, start: f32) -> impl Fn(f32) + 'a {
     move |fraction: f32| tracker.stage(Stage::Artifacts, fraction, start + (1.0 - start) * fraction)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoProgress;
+    use crate::chain::model_input_tap;
+
+    /// Four chains of one model: two that differ only after the amp share its pass; a
+    /// different input gain or a block before the amp gets a pass of its own. Sharing
+    /// never changes a sample.
+    #[test]
+    fn chains_that_agree_up_to_the_amp_share_one_nam_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        let rate = 48_000;
+        let di = crate::synth::plucked_di(rate, 2.0, 7);
+        let di_path = dir.path().join("di.wav");
+        gts_media::encode::write_wav(&di_path, &di, rate).unwrap();
+        let model = dir.path().join("amp.nam");
+        std::fs::copy(fixtures.join("nam/wavenet.nam"), &model).unwrap();
+        let ir = fixtures.join("irs/4x12-classic.wav");
+        let chain = |name: &str, pre: &str, gain: f64, eq_db: f64| {
+            format!(
+                "[[chains]]\nname = \"{name}\"\nblocks = [ {pre} \
+                 {{ kind = \"nam\", path = \"{}\", input_gain_db = {gain:.1} }}, \
+                 {{ kind = \"cabinet\", path = \"{}\" }}, \
+                 {{ kind = \"eq\", shape = \"peaking\", frequency_hz = 700.0, gain_db = {eq_db:.1} }} ]\n",
+                model.display(),
+                ir.display()
+            )
+        };
+        let header = format!(
+            "name = \"share\"\n[[di_tracks]]\npath = \"{}\"\n[output]\nvideo = false\n",
+            di_path.display()
+        );
+        let render = |chains: &[String]| {
+            let toml = format!("{header}{}", chains.concat());
+            let spec = ShootoutSpec::from_toml_str(&toml, dir.path()).unwrap();
+            let rendered = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
+            (rendered, model_input_tap::drain(&model))
+        };
+        let shared = render(&[
+            chain("A", "", 0.0, 3.0),
+            chain("B", "", 0.0, -3.0),
+            chain("C", "", 3.0, 3.0),
+            chain("D", r#"{ kind = "gain", gain_db = 1.0 },"#, 0.0, 3.0),
+        ]);
+        assert_eq!(shared.1, 3, "A and B share a pass; C and D have their own");
+        // The same chains where nothing can be shared give the same samples.
+        let alone = render(&[chain("A", "", 0.0, 3.0), chain("B", "", 0.5, -3.0)]);
+        assert_eq!(alone.1, 2);
+        assert_eq!(shared.0.chain_audio[0], alone.0.chain_audio[0]);
+        assert_ne!(shared.0.chain_audio[0], shared.0.chain_audio[1]);
+        // C (+3 dB into the amp) is not A.
+        assert_ne!(shared.0.chain_audio[0], shared.0.chain_audio[2]);
+    }
+}
