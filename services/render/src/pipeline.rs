@@ -334,18 +334,16 @@ pub fn render_chains_with(
     let mut chain_audio = Vec::with_capacity(rendered.len());
     let mut levels = Vec::with_capacity(rendered.len());
     let mut metrics = Vec::with_capacity(rendered.len());
-    for (index, (audio, level)) in rendered.into_iter().enumerate() {
-        cancel.check()?;
-        metrics.push(measure(&audio, rate)?);
+    for (audio, level, measured) in rendered {
+        metrics.push(measured);
         levels.push(level);
         chain_audio.push(audio);
-        let fraction = (index + 1) as f32 / spec.chains.len() as f32;
-        tracker.stage(
-            Stage::Analyse,
-            fraction,
-            LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE * fraction,
-        );
     }
+    tracker.stage(
+        Stage::Analyse,
+        1.0,
+        LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE,
+    );
     let evaluation = evaluate(&metrics);
     let chains = prepared
         .iter()
@@ -378,7 +376,7 @@ pub fn render_chains_with(
     })
 }
 
-type ChainOutcome = Result<(Vec<f32>, LevelReport)>;
+type ChainOutcome = Result<(Vec<f32>, LevelReport, ChainMetrics)>;
 
 /// Chains whose signals are identical up to the end of their shared prefix (same DI
 /// signal, processing rate, input high-pass and blocks through the first NAM model):
@@ -429,7 +427,7 @@ fn render_all(
     tracker: &ProgressTracker<'_>,
     cancel: &CancelToken,
     threads: usize,
-) -> Result<Vec<(Vec<f32>, LevelReport)>> {
+) -> Result<Vec<(Vec<f32>, LevelReport, ChainMetrics)>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .thread_name(|i| format!("gts-render-{i}"))
@@ -442,7 +440,7 @@ fn render_all(
     for index in 0..prepared.len() {
         tracker.chain(Stage::Process, index, 0.0);
     }
-    pool.install(|| -> Result<Vec<(Vec<f32>, LevelReport)>> {
+    pool.install(|| -> Result<Vec<(Vec<f32>, LevelReport, ChainMetrics)>> {
         // The DI at each (level, rate) some group needs, resampled once.
         let mut needed: Vec<(DiBase, u32)> = groups
             .iter()
@@ -585,8 +583,11 @@ fn render_rest(
         },
         other => other,
     })?;
+    cancel.check()?;
+    // Measured here, so chains are measured in parallel too.
+    let metrics = measure(&audio, rate)?;
     tracker.chain(Stage::Level, index, 1.0);
-    Ok((audio, level))
+    Ok((audio, level, metrics))
 }
 
 /// Files written by a render.
