@@ -190,6 +190,9 @@ try {
   expect(JSON.stringify(built) === JSON.stringify(everyKind), `chain 1 has blocks ${built}`);
   await page.selectOption("#di-select", { label: "di.wav" });
   await page.check("#shootout-video");
+  // Calibration: the DI recorded at 0 dBFS = +14 dBu; the library chain forced to RMS.
+  await page.fill("#shootout-calibration", "14");
+  await page.selectOption("#chain-2-input-mode", "2");
 
   step = "submit";
   await page.click("#submit-shootout");
@@ -223,6 +226,8 @@ try {
     `the saved chain came back with blocks ${restored} (every kind was sent and stored?)`,
   );
   expect((await page.inputValue("#chain-1-block-4-gain")) === "-3", "the EQ gain was not kept");
+  expect((await page.inputValue("#shootout-calibration")) === "14", "the DI calibration was not kept");
+  expect((await page.inputValue("#chain-2-input-mode")) === "2", "the RMS input mode was not kept");
   expect((await page.inputValue("#chain-1-block-7-mix")) === "15", "the reverb mix was not kept");
   expect(
     (await page.textContent("#job-title").catch(() => "")).includes("Browser test shootout") ||
@@ -298,9 +303,12 @@ try {
 
   step = "results explain themselves: gear, evaluation, plots";
   const card = await page.textContent("#chain-cards article[data-chain='0']");
-  for (const words of ["amp-a.nam", "cab.wav", "LUFS", "dBTP", "Reverb", "Noise gate"]) {
+  // amp-a.nam states input_level_dbu +18.3: calibrated, the DI 14 − 18.3 = −4.3 dB.
+  for (const words of ["amp-a.nam", "cab.wav", "LUFS", "dBTP", "Reverb", "Noise gate", "calibrated at +18.3 dBu", "Input: Calibrated: DI -4.3 dB"]) {
     expect(card.includes(words), `the first card does not mention ${words}: ${card}`);
   }
+  const second = await page.textContent("#chain-cards article[data-chain='1']");
+  expect(second.includes("Input: RMS level"), `the RMS chain's card does not say so: ${second}`);
   const sentences = await page.$$eval("#chain-cards .evaluation li", (els) => els.length);
   expect(sentences > 0, "no evaluation sentence is shown");
   const plotLoaded = await page.$eval("#spectrum-plot", (img) =>

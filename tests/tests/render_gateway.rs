@@ -189,6 +189,23 @@ async fn a_four_chain_shootout_renders_and_its_ab_downloads_through_the_gateway(
         );
     }
 
+    // Both input modes, from the library's metadata: the standard JCM800 capture states
+    // no input_level_dbu (RMS, with a note saying so); the Klon capture was calibrated at
+    // +18.3 dBu, so the DI (default calibration +12 dBu) entered it 6.3 dB down.
+    use gts_proto::v1::AppliedInputMode;
+    let input = |index: usize| done.chain_results[index].input_level.clone().unwrap();
+    let jcm800 = input(0);
+    assert_eq!(jcm800.mode(), AppliedInputMode::Rms, "{jcm800:?}");
+    assert!(jcm800.note.contains("input_level_dbu"), "{jcm800:?}");
+    let klon = input(2);
+    assert_eq!(klon.mode(), AppliedInputMode::Calibrated, "{klon:?}");
+    assert_eq!(klon.model_input_level_dbu, Some(18.3));
+    let gain = klon.calibration_gain_db.unwrap();
+    assert!(
+        (gain - (klon.di_calibration_dbu - 18.3)).abs() < 1e-9,
+        "{klon:?}"
+    );
+
     // The A/B comparison downloads through its signed URL and decodes.
     let artifacts = jobs
         .list_artifacts(with_bearer(

@@ -70,6 +70,13 @@ function toneInfo(toneId: bigint): Promise<Tone | undefined> {
 }
 
 /** Every architecture a tone's models may have, so none is left out of a listing. */
+/** "calibrated at +12.0 dBu", or why the model cannot be calibrated; "" when unknown. */
+export function calibrationText(inputLevelDbu: number | undefined, usable: boolean | undefined): string {
+  if (inputLevelDbu === undefined) return "no input calibration (RMS level)";
+  const dbu = `${inputLevelDbu >= 0 ? "+" : ""}${inputLevelDbu.toFixed(1)} dBu`;
+  return usable === false ? `states ${dbu}, implausible (RMS level)` : `calibrated at ${dbu}`;
+}
+
 export function architecturesOf(tone: Tone | undefined): ArchitectureVersion[] {
   if (!tone) return [ArchitectureVersion.A1, ArchitectureVersion.A2, ArchitectureVersion.CUSTOM];
   const out: ArchitectureVersion[] = [];
@@ -111,6 +118,7 @@ async function sourceLine(kind: string, source: ModelSource | undefined, signedI
       const details = [
         tone?.title ? `from “${tone.title}”` : "",
         model ? [SIZE[model.size], ARCHITECTURE[model.architectureVersion]].filter(Boolean).join(", ") : "",
+        model?.calibration && kind === "Amp" ? calibrationText(model.calibration.inputLevelDbu, model.calibration.usableForCalibration) : "",
         tone?.makes.length ? `by ${tone.makes.map((m) => m.name).join(", ")}` : "",
         tone?.user?.username ? `captured by ${tone.user.username}` : "",
         ...extra,
@@ -131,6 +139,7 @@ async function sourceLine(kind: string, source: ModelSource | undefined, signedI
               [SIZE[f.sizeClass], NAM_ARCHITECTURE[f.architecture]].filter(Boolean).join(" "),
               f.gearMake || f.gearModel ? `${f.gearMake} ${f.gearModel}`.trim() : "",
               f.modeledBy ? `captured by ${f.modeledBy}` : "",
+              calibrationText(f.inputLevelDbu, undefined),
             ].filter(Boolean),
           );
           return { kind, title: f.name || asset.filename, details: [...details, ...extra] };

@@ -3,7 +3,7 @@
 // number keys to switch, blind mode with a fixed per-result shuffle, then what each chain
 // is (its gear), how it measured and what the evaluation says, the plots, the
 // back-to-back A/B file and the video. Used by the owner's workspace and by share links.
-import { type Artifact, ArtifactKind, type ChainMetrics, type ChainResult } from "./gen/gts/v1/job_pb";
+import { AppliedInputMode, type Artifact, ArtifactKind, type ChainInputLevel, type ChainMetrics, type ChainResult } from "./gen/gts/v1/job_pb";
 import { AbEngine, envelope } from "./audio";
 import { describe, h, seededOrder, toneLetter } from "./util";
 
@@ -147,6 +147,17 @@ export function renderRoom(container: HTMLElement, data: RoomData): void {
     nowPlaying.textContent = engine ? `Now hearing: ${label(current)}` : "";
   }
 
+  /** How the DI entered the chain: "Calibrated: DI −6.3 dB (amp captured at +18.3 dBu)". */
+  function inputLine(input: ChainInputLevel | undefined): HTMLElement | null {
+    if (!input || input.mode === AppliedInputMode.UNSPECIFIED) return null;
+    const signed = (v: number, unit: string) => `${v >= 0 ? "+" : ""}${v.toFixed(1)} ${unit}`;
+    const text =
+      input.mode === AppliedInputMode.CALIBRATED
+        ? `Calibrated: DI ${signed(input.calibrationGainDb ?? 0, "dB")} (amp captured at ${signed(input.modelInputLevelDbu ?? 0, "dBu")}, your DI at ${signed(input.diCalibrationDbu, "dBu")})`
+        : `RMS level${input.note ? `: ${input.note}` : ""}`;
+    return h("p", { class: "input-level", text: `Input: ${text}` });
+  }
+
   function metricLine(m: ChainMetrics | undefined): HTMLElement {
     if (!m) return h("p", { class: "muted", text: "No measurements." });
     return h(
@@ -193,6 +204,8 @@ export function renderRoom(container: HTMLElement, data: RoomData): void {
           ),
           metricLine(c.result?.metrics),
         );
+        const input = inputLine(c.result?.inputLevel);
+        if (input) card.append(input);
         if (c.result?.evaluation.length) {
           card.append(h("ul", { class: "evaluation" }, ...c.result.evaluation.map((s) => h("li", { text: s }))));
         }

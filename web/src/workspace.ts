@@ -15,6 +15,7 @@ import {
   BlockSchema,
   DelayPreset,
   EqBandType,
+  InputLevelMode,
   type ModelSource,
   ModelSourceSchema,
   ReverbPreset,
@@ -44,6 +45,8 @@ interface ChainDraft {
   blocks: Block[];
   /** The chain's input high-pass corner in Hz; 0 turns it off. */
   highPassHz: number;
+  /** Calibrated when the amp's metadata allows (auto), or always the RMS level. */
+  inputMode: InputLevelMode;
 }
 
 const state = {
@@ -405,6 +408,13 @@ function renderChains(): void {
       name.addEventListener("input", () => (chain.name = name.value));
       const highPass = h("input", { id: `chain-${n}-high-pass`, type: "number", min: "0", max: "500", step: "1", value: chain.highPassHz });
       highPass.addEventListener("input", () => (chain.highPassHz = highPass.value === "" ? 80 : Number(highPass.value)));
+      const inputMode = h(
+        "select",
+        { id: `chain-${n}-input-mode` },
+        h("option", { value: String(InputLevelMode.AUTO), text: "Calibrated from the amp's capture level (when it states one)", selected: chain.inputMode !== InputLevelMode.RMS }),
+        h("option", { value: String(InputLevelMode.RMS), text: "Always the same RMS level as the other RMS chains", selected: chain.inputMode === InputLevelMode.RMS }),
+      );
+      inputMode.addEventListener("change", () => (chain.inputMode = Number(inputMode.value) as InputLevelMode));
       const kind = h("select", { id: `chain-${n}-add-kind`, "aria-label": `Block to add to chain ${n}` });
       for (const b of BLOCK_KINDS) kind.append(h("option", { value: b.kind, text: b.label }));
       const add = h("button", { id: `chain-${n}-add-block`, type: "button", text: "Add block" });
@@ -424,6 +434,7 @@ function renderChains(): void {
         h("legend", { text: `Chain ${n}: ${chain.name}` }),
         h("div", { class: "field" }, h("label", { for: name.id, text: "Name" }), name),
         h("div", { class: "field" }, h("label", { for: highPass.id, text: "Input high-pass (Hz, 0 = off)" }), highPass),
+        h("div", { class: "field" }, h("label", { for: inputMode.id, text: "DI level into the amp" }), inputMode),
         h("div", { class: "blocks" }, ...chain.blocks.map((b, i) => blockEditor(chain, n, b, i + 1))),
         h("div", { class: "field" }, kind, " ", add),
         remove,
@@ -444,7 +455,7 @@ function renderDiOptions(): void {
 }
 
 function defaultChain(n: number): ChainDraft {
-  return { id: randomId(), serverId: "", name: `Chain ${n}`, blocks: [newBlock("namModel"), newBlock("cabinetIr")], highPassHz: 80 };
+  return { id: randomId(), serverId: "", name: `Chain ${n}`, blocks: [newBlock("namModel"), newBlock("cabinetIr")], highPassHz: 80, inputMode: InputLevelMode.AUTO };
 }
 
 /** The chains as the API takes them; throws a message naming the chain and block. */
@@ -457,25 +468,25 @@ function chainMessages(): SignalChain[] {
         throw new Error(`${name}, block ${j + 1}: choose its ${b.kind.case === "namModel" ? "model" : "IR"} (or remove the block)`);
       }
     });
-    return create(SignalChainSchema, { id: c.serverId, displayName: name, blocks: c.blocks, inputHighPassHz: c.highPassHz });
+    return create(SignalChainSchema, { id: c.serverId, displayName: name, blocks: c.blocks, inputHighPassHz: c.highPassHz, inputLevelMode: c.inputMode });
   });
 }
 
 /** Saves the editor: a new shootout, or the open one updated chain by chain. */
-async function save(name: string, di: string, video: boolean): Promise<Shootout> {
+async function save(name: string, di: string, video: boolean, calibrationDbu: number | undefined): Promise<Shootout> {
   const chains = chainMessages();
   const open = state.open;
   if (!open) {
     const { shootout } = await shootouts.createShootout({
-      shootout: { name, diTracks: [{ assetId: di, label: "DI" }], chains, outputOptions: { videoEnabled: video } },
+      shootout: { name, diTracks: [{ assetId: di, label: "DI" }], chains, outputOptions: { videoEnabled: video, diCalibrationDbu: calibrationDbu } },
     });
     if (!shootout) throw new Error("CreateShootout returned no shootout");
     return shootout;
   }
   let current = (
     await shootouts.updateShootout({
-      shootout: { id: open.id, name, diTracks: [{ assetId: di, label: "DI" }], outputOptions: { ...open.outputOptions, videoEnabled: video } },
-      updateMask: { paths: ["name", "di_tracks", "output_options.video_enabled"] },
+      shootout: { id: open.id, name, diTracks: [{ assetId: di, label: "DI" }], outputOptions: { ...open.outputOptions, videoEnabled: video, diCalibrationDbu: calibrationDbu } },
+      updateMask: { paths: ["name", "di_tracks", "output_options.video_enabled", "output_options.di_calibration_dbu"] },
     })
   ).shootout;
   const keep = new Set(chains.map((c) => c.id).filter(Boolean));
@@ -502,12 +513,16 @@ async function submit(button: HTMLButtonElement): Promise<void> {
   const name = (document.getElementById("shootout-name") as HTMLInputElement).value.trim();
   const di = (document.getElementById("di-select") as HTMLSelectElement).value;
   const video = (document.getElementById("shootout-video") as HTMLInputElement).checked;
+  const calibrationField = (document.getElementById("shootout-calibration") as HTMLInputElement).value.trim();
+  // Empty: the service's default calibration.
+  const calibrationDbu = calibrationField === "" ? undefined : Number(calibrationField);
   if (!name) return notify("Give the shootout a name.");
+  if (calibrationDbu !== undefined && !Number.isFinite(calibrationDbu)) return notify("The DI calibration is a number of dBu, e.g. 12.");
   if (!di) return notify("Upload or choose a DI recording first.");
   if (state.chains.length < 2) return notify("Add at least two chains to compare.");
   button.disabled = true;
   try {
-    const shootout = await save(name, di, video);
+    const shootout = await save(name, di, video, calibrationDbu);
     openShootout(shootout, false);
     const { job } = await jobs.submitJob({ shootoutId: shootout.id, idempotencyKey: randomId() });
     if (!job) throw new Error("SubmitJob returned no job");
@@ -580,7 +595,7 @@ async function renderLibraryOfShootouts(): Promise<void> {
 function openShootout(shootout: Shootout, replaceDrafts: boolean): void {
   state.open = shootout;
   if (replaceDrafts) {
-    state.chains = shootout.chains.map((c) => ({ id: randomId(), serverId: c.id, name: c.displayName, blocks: c.blocks.map((b) => create(BlockSchema, b)), highPassHz: c.inputHighPassHz ?? 80 }));
+    state.chains = shootout.chains.map((c) => ({ id: randomId(), serverId: c.id, name: c.displayName, blocks: c.blocks.map((b) => create(BlockSchema, b)), highPassHz: c.inputHighPassHz ?? 80, inputMode: c.inputLevelMode === InputLevelMode.RMS ? InputLevelMode.RMS : InputLevelMode.AUTO }));
     // Sources the chains use that are not listed yet (library picks of an earlier visit).
     for (const c of shootout.chains) {
       for (const b of c.blocks) {
@@ -601,6 +616,8 @@ function openShootout(shootout: Shootout, replaceDrafts: boolean): void {
   if (name) name.value = shootout.name;
   const video = document.getElementById("shootout-video") as HTMLInputElement | null;
   if (video) video.checked = shootout.outputOptions?.videoEnabled ?? true;
+  const calibration = document.getElementById("shootout-calibration") as HTMLInputElement | null;
+  if (calibration) calibration.value = shootout.outputOptions?.diCalibrationDbu?.toString() ?? "";
   const editing = document.getElementById("editing");
   if (editing) {
     const fresh = h("button", { id: "new-shootout", type: "button", text: "Start a new shootout" });
@@ -698,6 +715,13 @@ export function renderWorkspace(app: HTMLElement): void {
       h("h2", { id: "render-title", text: "4. Render" }),
       h("div", { class: "field" }, h("label", { for: "shootout-name", text: "Shootout name" }), h("input", { id: "shootout-name", type: "text", value: "My shootout" })),
       h("div", { class: "field" }, h("label", { for: "di-select", text: "DI recording" }), h("select", { id: "di-select" })),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "shootout-calibration", text: "DI calibration (dBu at 0 dBFS)" }),
+        h("input", { id: "shootout-calibration", type: "number", step: "0.1", placeholder: "default", "aria-describedby": "calibration-hint" }),
+        h("p", { id: "calibration-hint", class: "muted", text: "Your interface's level for a full-scale sine. Amps captured with a stated input level hear your DI at the level the real amp heard; leave empty for the default." }),
+      ),
       h("div", { class: "field" }, h("label", { for: "shootout-video", text: "Make a video" }), h("input", { id: "shootout-video", type: "checkbox", checked: true })),
       submitButton,
     ),
