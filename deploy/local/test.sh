@@ -26,12 +26,26 @@ for db in $stale; do
         -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
 done
 
+# Every test binary's summary goes to one log too, so the run ends on one total.
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
 echo "==> cargo test"
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked "$@" 2>&1 | tee -a "$results"
 
 # Release builds turn overflow checks off: hostile headers must be refused the same way
 # there (docs/render-engine.md, "Hostile inputs").
 if [ "$#" -eq 0 ]; then
     echo "==> hostile inputs against a release build"
-    cargo test --release --locked -p gts-render --test hostile
+    cargo test --release --locked -p gts-render --test hostile 2>&1 | tee -a "$results"
 fi
+
+# "test result: ok. 12 passed; 0 failed; 1 ignored; ..." per binary (doc tests included).
+awk '/^test result:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i + 1) ~ /^passed/) passed += $i
+            if ($(i + 1) ~ /^failed/) failed += $i
+            if ($(i + 1) ~ /^ignored/) ignored += $i
+        }
+    }
+    END { printf "==> all tests: %d passed, %d failed, %d ignored\n", passed, failed, ignored }' "$results"
