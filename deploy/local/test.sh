@@ -15,6 +15,12 @@ echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> no service links test-only code (no \"testing\" feature in their dependency trees)"
+if cargo tree --locked -e normal,build,features -p gts-auth -p gts-shootout -p gts-worker \
+    -p gts-gateway -p gts-render | grep 'feature "testing"'; then
+    echo "a service's build enables a testing feature (see the line above)" >&2
+    exit 1
+fi
 echo "==> building the binaries the end-to-end tests run"
 cargo build --workspace --bins --locked
 

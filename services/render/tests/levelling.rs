@@ -47,7 +47,6 @@ fn outside_meter(samples: &[f32]) -> (f64, f64) {
 #[test]
 fn loud_targets_converge_under_the_true_peak_ceiling() {
     let source = high_gain_output();
-    let (source_lufs, source_peak) = outside_meter(&source);
     for target in [-10.0, -9.0, -8.0] {
         let mut samples = source.clone();
         let report =

@@ -23,6 +23,7 @@ pub mod queue;
 pub mod render;
 pub mod runner;
 pub mod spec_source;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use api::JobApi;

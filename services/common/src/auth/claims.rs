@@ -25,3 +25,11 @@ pub struct AccessClaims {
     /// Audience.
     pub aud: String,
 }
+
+/// Seconds since the Unix epoch (what `exp`, `nbf` and `iat` count).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

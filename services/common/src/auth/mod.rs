@@ -24,6 +24,9 @@ pub mod revocation;
 pub mod service;
 pub mod settings;
 pub mod signer;
+/// Token forgers for tests (`alg=none`, HS256 with a public key, tampered payloads):
+/// compiled only for tests, never into a service binary.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod verifier;
 

@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Status, metadata::MetadataValue};
 
-use super::{testing::unix_now, verifier::VerifyError};
+use super::{claims::unix_now, verifier::VerifyError};
 
 /// The metadata key that carries a service credential.
 pub const SERVICE_TOKEN_HEADER: &str = "x-gts-service-token";
