@@ -240,18 +240,21 @@ fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(DiTimeline, Vec
 }
 
 /// How a render uses the machine (never what it produces).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RenderOptions {
     /// Threads of the render's pool (at least 1), shared by chains and by a chain's NAM
     /// segments. The default is one per core; a worker running several jobs side by side
     /// may want fewer. Samples do not depend on it.
     pub threads: usize,
+    /// Finished chains kept between attempts (`None`: every chain is rendered).
+    pub chain_cache: Option<std::sync::Arc<dyn crate::chain_cache::ChainCache>>,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
         Self {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chain_cache: None,
         }
     }
 }
@@ -293,6 +296,8 @@ pub fn render_chains_with(
         .fold(0.0f64, f64::max);
     tracker.stage(Stage::Load, 1.0, LOAD_SHARE);
 
+    let resume =
+        crate::chain_cache::Resume::new(options.chain_cache.as_ref(), spec, &inputs, tail_seconds);
     let rendered = render_all(
         &mut prepared,
         &timeline,
@@ -302,6 +307,7 @@ pub fn render_chains_with(
         &tracker,
         cancel,
         options.threads,
+        &resume,
     )?;
 
     tracker.stage(Stage::Analyse, 0.0, LOAD_SHARE + CHAIN_SHARE);
@@ -355,7 +361,7 @@ pub fn render_chains_with(
 type ChainOutcome = Result<(Vec<f32>, LevelReport)>;
 
 /// Renders chains on a rayon pool of `threads` threads (a chain's NAM segments run on
-/// the same pool); results come back in chain order.
+/// the same pool), or takes them from `resume`; results come back in chain order.
 #[allow(clippy::too_many_arguments)]
 fn render_all(
     prepared: &mut [PreparedChain],
@@ -366,6 +372,7 @@ fn render_all(
     tracker: &ProgressTracker<'_>,
     cancel: &CancelToken,
     threads: usize,
+    resume: &crate::chain_cache::Resume,
 ) -> Result<Vec<(Vec<f32>, LevelReport)>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
@@ -378,15 +385,21 @@ fn render_all(
             .par_iter_mut()
             .enumerate()
             .map(|(index, chain)| {
-                let input = input_levels.get(index).map(|level| di.for_chain(level));
-                let outcome = render_one(
-                    chain,
+                let outcome = resume.render(
                     index,
-                    input.as_deref().unwrap_or_default(),
-                    spec,
-                    tail_seconds,
-                    tracker,
-                    &siblings,
+                    &|stage, chain, fraction| tracker.chain(stage, chain, fraction),
+                    || {
+                        let input = input_levels.get(index).map(|level| di.for_chain(level));
+                        render_one(
+                            chain,
+                            index,
+                            input.as_deref().unwrap_or_default(),
+                            spec,
+                            tail_seconds,
+                            tracker,
+                            &siblings,
+                        )
+                    },
                 );
                 if outcome.is_err() {
                     // Stop the other chains early; their work would be thrown away.

@@ -136,7 +136,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &spec,
             &NoProgress,
             &CancelToken::new(),
-            &RenderOptions { threads },
+            &RenderOptions {
+                threads,
+                ..Default::default()
+            },
         )?;
         let chain_seconds = started.elapsed().as_secs_f64();
         println!(
@@ -156,7 +159,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &spec,
         &NoProgress,
         &CancelToken::new(),
-        &RenderOptions { threads: 1 },
+        &RenderOptions {
+            threads: 1,
+            ..Default::default()
+        },
     )?;
     let rest_seconds = started.elapsed().as_secs_f64();
     println!(
