@@ -12,6 +12,7 @@
 
 pub mod artifacts;
 pub mod chain;
+pub mod chain_cache;
 pub mod decode;
 pub mod dsp;
 pub mod error;
@@ -30,6 +31,7 @@ pub mod spec;
 pub mod synth;
 pub mod versions;
 
+pub use chain_cache::{CachedChain, ChainCache, ChainKey};
 pub use error::{RenderError, Result};
 pub use manifest::Manifest;
 pub use pipeline::{

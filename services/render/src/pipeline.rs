@@ -266,18 +266,21 @@ fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(DiTimeline, Vec
 }
 
 /// How a render uses the machine (never what it produces).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RenderOptions {
     /// Threads of the render's pool (at least 1), shared by chains and by a chain's NAM
     /// segments. The default is one per core; a worker running several jobs side by side
     /// may want fewer. Samples do not depend on it.
     pub threads: usize,
+    /// Finished chains kept between attempts (`None`: every chain is rendered).
+    pub chain_cache: Option<std::sync::Arc<dyn crate::chain_cache::ChainCache>>,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
         Self {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chain_cache: None,
         }
     }
 }
@@ -319,6 +322,8 @@ pub fn render_chains_with(
         .fold(0.0f64, f64::max);
     tracker.stage(Stage::Load, 1.0, LOAD_SHARE);
 
+    let resume =
+        crate::chain_cache::Resume::new(options.chain_cache.as_ref(), spec, &inputs, tail_seconds);
     let rendered = render_all(
         &mut prepared,
         &timeline,
@@ -328,6 +333,7 @@ pub fn render_chains_with(
         &tracker,
         cancel,
         options.threads,
+        &resume,
     )?;
 
     tracker.stage(Stage::Analyse, 0.0, LOAD_SHARE + CHAIN_SHARE);
@@ -387,19 +393,28 @@ struct PrefixGroup {
     input: InputSignal,
 }
 
-fn prefix_groups(prepared: &[PreparedChain], inputs: &[InputSignal]) -> (Vec<PrefixGroup>, Vec<usize>) {
+/// The groups of the chains to render (`None` in `inputs`: a chain not rendered), and
+/// each chain's group.
+fn prefix_groups(
+    prepared: &[PreparedChain],
+    inputs: &[Option<InputSignal>],
+) -> (Vec<PrefixGroup>, Vec<Option<usize>>) {
     let mut groups: Vec<PrefixGroup> = Vec::new();
     let mut keys: Vec<(InputSignal, String)> = Vec::new();
     let mut group_of = Vec::with_capacity(prepared.len());
-    for (index, (chain, &input)) in prepared.iter().zip(inputs).enumerate() {
+    for (index, (chain, input)) in prepared.iter().zip(inputs).enumerate() {
+        let Some(input) = *input else {
+            group_of.push(None);
+            continue;
+        };
         let key = (input, chain.prefix_key());
         match keys.iter().position(|k| *k == key) {
             Some(at) => {
                 groups[at].members.push(index);
-                group_of.push(at);
+                group_of.push(Some(at));
             }
             None => {
-                group_of.push(groups.len());
+                group_of.push(Some(groups.len()));
                 keys.push(key);
                 groups.push(PrefixGroup {
                     owner: index,
@@ -416,7 +431,8 @@ fn prefix_groups(prepared: &[PreparedChain], inputs: &[InputSignal]) -> (Vec<Pre
 /// the same pool); results come back in chain order. Work is done once per shootout
 /// where chains share it: the DI is resampled once per (level, rate), and each
 /// [`PrefixGroup`]'s prefix (the NAM pass) runs once; then every chain renders the rest
-/// of its blocks from a copy of its group's prefix.
+/// of its blocks from a copy of its group's prefix. Chains that `resume` holds from an
+/// earlier attempt are taken from it and render nothing.
 #[allow(clippy::too_many_arguments)]
 fn render_all(
     prepared: &mut [PreparedChain],
@@ -427,6 +443,7 @@ fn render_all(
     tracker: &ProgressTracker<'_>,
     cancel: &CancelToken,
     threads: usize,
+    resume: &crate::chain_cache::Resume,
 ) -> Result<Vec<(Vec<f32>, LevelReport, ChainMetrics)>> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
@@ -435,10 +452,20 @@ fn render_all(
         .map_err(|e| RenderError::InvalidSpec(format!("cannot start render threads: {e}")))?;
     let siblings = cancel.child();
     let output_rate = spec.output.sample_rate;
-    let inputs: Vec<InputSignal> = input_levels.iter().map(InputSignal::of).collect();
+    // Chains an earlier attempt finished are taken as they are.
+    let mut cached: Vec<Option<crate::chain_cache::CachedChain>> = (0..prepared.len())
+        .map(|index| resume.load(index))
+        .collect();
+    let inputs: Vec<Option<InputSignal>> = input_levels
+        .iter()
+        .zip(&cached)
+        .map(|(level, hit)| hit.is_none().then(|| InputSignal::of(level)))
+        .collect();
     let (groups, group_of) = prefix_groups(prepared, &inputs);
-    for index in 0..prepared.len() {
-        tracker.chain(Stage::Process, index, 0.0);
+    for group in &groups {
+        for &member in &group.members {
+            tracker.chain(Stage::Process, member, 0.0);
+        }
     }
     pool.install(|| -> Result<Vec<(Vec<f32>, LevelReport, ChainMetrics)>> {
         // The DI at each (level, rate) some group needs, resampled once.
@@ -462,8 +489,10 @@ fn render_all(
         let mut owners: Vec<(usize, &mut PreparedChain)> = prepared
             .iter_mut()
             .enumerate()
-            .filter(|(index, _)| groups[group_of[*index]].owner == *index)
-            .map(|(index, chain)| (group_of[index], chain))
+            .filter_map(|(index, chain)| {
+                let group = group_of[index]?;
+                (groups[group].owner == index).then_some((group, chain))
+            })
             .collect();
         let prefixes: Vec<Result<Vec<f32>>> = owners
             .par_iter_mut()
@@ -499,22 +528,35 @@ fn render_all(
         drop(owners);
         let prefixes = first_error(prefixes)?;
 
-        // The rest of every chain, from its group's prefix.
+        // The rest of every chain, from its group's prefix (or the cache).
         let outcomes: Vec<ChainOutcome> = prepared
             .par_iter_mut()
+            .zip(cached.par_iter_mut())
             .enumerate()
-            .map(|(index, chain)| {
-                let prefix = prefixes[group_of[index]].clone();
-                let outcome = render_rest(
-                    chain,
-                    index,
-                    prefix,
-                    di.recorded.len(),
-                    spec,
-                    tail_seconds,
-                    tracker,
-                    &siblings,
-                );
+            .map(|(index, (chain, hit))| {
+                let outcome = match (hit.take(), group_of[index]) {
+                    (Some(hit), _) => {
+                        tracker.chain(Stage::Level, index, 1.0);
+                        measure(&hit.audio, output_rate).map(|m| (hit.audio, hit.level, m))
+                    }
+                    (None, Some(group)) => render_rest(
+                        chain,
+                        index,
+                        prefixes[group].clone(),
+                        di.recorded.len(),
+                        spec,
+                        tail_seconds,
+                        tracker,
+                        &siblings,
+                    )
+                    .map(|(audio, level, metrics)| {
+                        let (audio, level) = resume.store(index, audio, level);
+                        (audio, level, metrics)
+                    }),
+                    (None, None) => Err(RenderError::InvalidSpec(format!(
+                        "chain {index} was neither rendered nor cached"
+                    ))),
+                };
                 if outcome.is_err() {
                     // Stop the other chains early; their work would be thrown away.
                     siblings.cancel();

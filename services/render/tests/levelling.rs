@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
+use gts_render::CancelToken;
 use gts_render::loudness::{LEVEL_TOLERANCE_LU, level_output};
 use gts_render::nam::NamAmp;
 use gts_render::synth::plucked_di;
-use gts_render::CancelToken;
 
 const RATE: u32 = 48_000;
 const CEILING_DBTP: f64 = -1.0;
@@ -49,14 +49,23 @@ fn loud_targets_converge_under_the_true_peak_ceiling() {
     let source = high_gain_output();
     for target in [-10.0, -9.0, -8.0] {
         let mut samples = source.clone();
-        let report =
-            level_output(&mut samples, RATE, target, CEILING_DBTP, &CancelToken::new()).unwrap();
+        let report = level_output(
+            &mut samples,
+            RATE,
+            target,
+            CEILING_DBTP,
+            &CancelToken::new(),
+        )
+        .unwrap();
         let (lufs, peak) = outside_meter(&samples);
         assert!(
             report.reached_target && (lufs - target).abs() <= LEVEL_TOLERANCE_LU,
             "target {target}: measured {lufs:.2} LUFS, report {report:?}"
         );
-        assert!(peak <= CEILING_DBTP, "target {target}: true peak {peak:.2} dBTP");
+        assert!(
+            peak <= CEILING_DBTP,
+            "target {target}: true peak {peak:.2} dBTP"
+        );
         assert!(report.max_limiter_reduction_db > 3.0, "{report:?}");
     }
 }

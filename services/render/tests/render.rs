@@ -109,12 +109,95 @@ fn every_chain_lands_on_target_at_44k1() {
     assert_levelled(&four_chain_spec(dir.path(), 44_100, 44_100, 6.0));
 }
 
+/// A chain cache in memory that counts what the pipeline asked of it.
+#[derive(Default)]
+struct MemoryChainCache {
+    entries: Mutex<std::collections::HashMap<gts_render::ChainKey, gts_render::CachedChain>>,
+    hits: Mutex<Vec<usize>>,
+    stored: Mutex<Vec<usize>>,
+}
+
+impl gts_render::ChainCache for MemoryChainCache {
+    fn load(&self, index: usize, key: &gts_render::ChainKey) -> Option<gts_render::CachedChain> {
+        let hit = self.entries.lock().unwrap().get(key).cloned();
+        if hit.is_some() {
+            self.hits.lock().unwrap().push(index);
+        }
+        hit
+    }
+    fn store(&self, index: usize, key: &gts_render::ChainKey, chain: &gts_render::CachedChain) {
+        self.entries
+            .lock()
+            .unwrap()
+            .insert(key.clone(), chain.clone());
+        self.stored.lock().unwrap().push(index);
+    }
+}
+
+/// Chains that reported processing progress.
+#[derive(Default)]
+struct ProcessedChains(Mutex<std::collections::BTreeSet<usize>>);
+
+impl ProgressSink for ProcessedChains {
+    fn report(&self, progress: Progress) {
+        if progress.stage == Stage::Process
+            && let Some(chain) = progress.chain
+        {
+            self.0.lock().unwrap().insert(chain);
+        }
+    }
+}
+
+#[test]
+fn a_resumed_render_reuses_finished_chains_and_gives_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = four_chain_spec(dir.path(), 48_000, 48_000, 3.0);
+    let clean = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
+    let cache = std::sync::Arc::new(MemoryChainCache::default());
+    let options = gts_render::RenderOptions {
+        threads: 2,
+        chain_cache: Some(cache.clone()),
+    };
+    let first =
+        gts_render::render_chains_with(&spec, &NoProgress, &CancelToken::new(), &options).unwrap();
+    let mut stored = cache.stored.lock().unwrap().clone();
+    stored.sort_unstable();
+    assert_eq!(stored, vec![0, 1, 2, 3]);
+    assert!(cache.hits.lock().unwrap().is_empty());
+    assert_eq!(first.chain_audio, clean.chain_audio);
+
+    // As if the first attempt died while rendering chain 2: its entry is missing.
+    let key = gts_render::chain_cache::chain_key(&spec, 2, &clean.inputs, clean.tail_seconds);
+    cache.entries.lock().unwrap().remove(&key.unwrap());
+    let processed = ProcessedChains::default();
+    let resumed =
+        gts_render::render_chains_with(&spec, &processed, &CancelToken::new(), &options).unwrap();
+    let mut hits = cache.hits.lock().unwrap().clone();
+    hits.sort_unstable();
+    assert_eq!(hits, vec![0, 1, 3]);
+    assert_eq!(
+        processed
+            .0
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![2],
+        "only the missing chain is rendered again"
+    );
+    assert_eq!(resumed.chain_audio, clean.chain_audio);
+    assert_eq!(resumed.chains, clean.chains);
+}
+
 #[test]
 fn rendering_twice_gives_identical_samples_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     let spec = four_chain_spec(dir.path(), 44_100, 48_000, 4.0);
     let first = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
-    let one_thread = gts_render::RenderOptions { threads: 1 };
+    let one_thread = gts_render::RenderOptions {
+        threads: 1,
+        ..Default::default()
+    };
     let second =
         gts_render::render_chains_with(&spec, &NoProgress, &CancelToken::new(), &one_thread)
             .unwrap();

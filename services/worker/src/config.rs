@@ -92,7 +92,8 @@ pub struct QueueSettings {
     /// Running jobs one user may have at once, over all workers
     /// (`GTS_WORKER_USER_RUNNING_LIMIT`, default 2).
     pub user_running_limit: i64,
-    /// Lease length; a worker silent this long loses its job (`GTS_WORKER_LEASE_MS`, 30 s).
+    /// Lease length; a worker silent this long loses its job (`GTS_WORKER_LEASE_MS`, 6 s:
+    /// with the 1 s sweep, a killed worker's job runs again elsewhere within about 7 s).
     pub lease: Duration,
     /// How often a running job's lease is renewed (`GTS_WORKER_HEARTBEAT_MS`, lease / 3).
     pub heartbeat: Duration,
@@ -200,7 +201,7 @@ impl QueueSettings {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let lease = positive_duration(
             "GTS_WORKER_LEASE_MS",
-            env.millis_or("GTS_WORKER_LEASE_MS", Duration::from_secs(30))?,
+            env.millis_or("GTS_WORKER_LEASE_MS", Duration::from_secs(6))?,
         )?;
         Ok(Self {
             run_jobs: env.or("GTS_WORKER_RUN_JOBS", true)?,
@@ -310,8 +311,8 @@ mod tests {
     fn defaults_apply() {
         let config = Config::from_env(&Env::from_pairs(base())).unwrap();
         assert!(config.queue.concurrency >= 1);
-        assert_eq!(config.queue.lease, Duration::from_secs(30));
-        assert_eq!(config.queue.heartbeat, Duration::from_secs(10));
+        assert_eq!(config.queue.lease, Duration::from_secs(6));
+        assert_eq!(config.queue.heartbeat, Duration::from_secs(2));
         assert_eq!(config.events.watch_heartbeat, Duration::from_secs(15));
         assert!(config.artifacts.signer.is_none());
     }

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use gts_proto::v1::{ChainResult, JobProgress, RenderSpec};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -68,21 +68,35 @@ pub trait Renderer: Send + Sync + 'static {
 
 /// Where a render reports progress. Reporting never blocks: a slower publisher sees only
 /// the newest value (events are rate-limited by the runner).
+/// Notes (plain sentences for the job's event log) are never dropped.
 #[derive(Clone)]
 pub struct ProgressSink {
     sender: Arc<watch::Sender<Option<JobProgress>>>,
+    notes: mpsc::UnboundedSender<String>,
 }
 
 impl ProgressSink {
-    /// A sink and the receiving end the runner publishes from.
-    pub fn channel() -> (Self, watch::Receiver<Option<JobProgress>>) {
+    /// A sink and the receiving ends the runner publishes from (progress, notes).
+    pub fn channel() -> (
+        Self,
+        watch::Receiver<Option<JobProgress>>,
+        mpsc::UnboundedReceiver<String>,
+    ) {
         let (sender, receiver) = watch::channel(None);
+        let (notes, notes_receiver) = mpsc::unbounded_channel();
         (
             Self {
                 sender: Arc::new(sender),
+                notes,
             },
             receiver,
+            notes_receiver,
         )
+    }
+
+    /// Adds an informational line to the job's event log (callable from any thread).
+    pub fn note(&self, line: String) {
+        let _ = self.notes.send(line);
     }
 
     /// Reports the current progress.

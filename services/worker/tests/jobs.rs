@@ -288,6 +288,33 @@ async fn jobs_list_newest_first_with_filters_and_cursor_pages() {
         .await
         .unwrap_err();
     assert_eq!(bad.code(), Code::InvalidArgument);
+
+    // One page limit for every list: 100 is served, 101 refused like ListShootouts does.
+    let page = |page_size: u32, page_token: String| {
+        as_user(
+            user,
+            ListJobsRequest {
+                page_size,
+                page_token,
+                ..Default::default()
+            },
+        )
+    };
+    client.list_jobs(page(100, String::new())).await.unwrap();
+    let too_big = client
+        .list_jobs(page(101, String::new()))
+        .await
+        .unwrap_err();
+    assert_eq!(too_big.code(), Code::InvalidArgument, "{too_big:?}");
+    // A page token of another list (ListShootouts) is refused, not read as a position.
+    let foreign = gts_common::paging::PagePosition {
+        created_at_micros: 1_700_000_000_000_000,
+        id: Uuid::new_v4(),
+    }
+    .encode("shootouts");
+    let status = client.list_jobs(page(10, foreign)).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("another list"), "{status:?}");
     h.finish().await;
 }
 

@@ -49,7 +49,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         match arg.as_str() {
             "--seconds" => seconds = args.next().ok_or("--seconds needs a value")?.parse()?,
             // For profilers: only our kernel on one fixture model, nothing else.
-            "--kernel-only" => kernel_only = Some(args.next().ok_or("--kernel-only needs a model")?),
+            "--kernel-only" => {
+                kernel_only = Some(args.next().ok_or("--kernel-only needs a model")?)
+            }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -155,7 +157,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &spec,
             &NoProgress,
             &CancelToken::new(),
-            &RenderOptions { threads },
+            &RenderOptions {
+                threads,
+                ..Default::default()
+            },
         )?;
         let chain_seconds = started.elapsed().as_secs_f64();
         println!(
@@ -175,7 +180,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &spec,
         &NoProgress,
         &CancelToken::new(),
-        &RenderOptions { threads: 1 },
+        &RenderOptions {
+            threads: 1,
+            ..Default::default()
+        },
     )?;
     let rest_seconds = started.elapsed().as_secs_f64();
     println!(

@@ -6,7 +6,9 @@
 //! 2. the contract's spec becomes the engine's ([`spec_map`]), validated by the engine;
 //! 3. the engine runs on a blocking thread; its cancel flag follows the job's token, and its
 //!    progress (stage, chain, fractions) becomes `JobProgress` between 5 % and 95 %;
-//! 4. artifacts and results are stored ([`outputs`]).
+//! 4. artifacts and results are stored ([`outputs`]);
+//! 5. every chain finished is kept in the object store ([`resume`]) until the job ends, so
+//!    a later attempt (after a crash, a lost lease or a retry) renders only what is missing.
 //!
 //! Engine errors caused by the input (a model that will not load, undecodable audio, a
 //! chain that explodes or is silent) fail the job at once with the engine's message, with
@@ -15,9 +17,13 @@
 pub mod inputs;
 pub mod model_cache;
 pub mod outputs;
+pub mod resume;
 pub mod spec_map;
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use gts_proto::v1::{JobProgress, RenderStage};
 use gts_render::{CancelToken, Progress, RenderError, RenderOptions, Stage};
@@ -36,7 +42,7 @@ const FETCH_SHARE: f64 = 0.05;
 pub struct EngineRenderer {
     inputs: InputFetcher,
     scratch_root: PathBuf,
-    options: RenderOptions,
+    threads: usize,
 }
 
 impl EngineRenderer {
@@ -46,9 +52,7 @@ impl EngineRenderer {
         Self {
             inputs,
             scratch_root,
-            options: RenderOptions {
-                threads: threads.max(1),
-            },
+            threads: threads.max(1),
         }
     }
 }
@@ -98,7 +102,15 @@ impl Renderer for EngineRenderer {
                 engine.cancel();
             })
         };
-        let (out_dir, options, sink) = (scratch.out.clone(), self.options, progress.clone());
+        let options = RenderOptions {
+            threads: self.threads,
+            chain_cache: Some(Arc::new(resume::StoredChains::new(
+                self.inputs.blobs.clone(),
+                request.job_id,
+                progress.clone(),
+            ))),
+        };
+        let (out_dir, sink) = (scratch.out.clone(), progress.clone());
         let rendered = tokio::task::spawn_blocking(move || {
             gts_render::render_shootout_with(
                 &spec,

@@ -33,6 +33,14 @@ pub(super) async fn run(shared: Arc<Shared>, row: JobRow, _slot: OwnedSemaphoreP
         .await;
     let outcome = render(&shared, &row, &lease, token, &reason).await;
     finish(&shared, &row, &lease, reason.get().copied(), outcome).await;
+    // Success and failure removed them already; this catches a cancellation.
+    if has_kept_chains(&shared, row.id).await
+        && job_status(&shared, &row)
+            .await
+            .is_some_and(Status::is_terminal)
+    {
+        remove_kept_chains(&shared, row.id).await;
+    }
     shared.deregister(row.id);
 }
 
@@ -53,7 +61,7 @@ async fn render(
         attempt: u32::try_from(row.attempt).unwrap_or(0),
         spec,
     };
-    let (sink, receiver) = ProgressSink::channel();
+    let (sink, receiver, notes) = ProgressSink::channel();
     let artifacts = JobArtifacts::new(Arc::clone(&shared.deps.artifacts), row.id);
     let done = CancellationToken::new();
     let work = async {
@@ -73,8 +81,9 @@ async fn render(
         token.clone(),
         shared.deps.settings.progress_interval,
     );
+    let noting = progress::publish_notes(shared, lease, notes, done.clone(), token.clone());
     tokio::select! {
-        (result, _) = futures::future::join(work, publishing) => result,
+        (result, _, ()) = futures::future::join3(work, publishing, noting) => result,
         never = keep_lease(shared, lease, &token, reason) => match never {},
     }
 }
@@ -166,6 +175,25 @@ async fn job_status(shared: &Shared, row: &JobRow) -> Option<Status> {
     }
 }
 
+pub(super) async fn has_kept_chains(shared: &Shared, job_id: uuid::Uuid) -> bool {
+    let prefix = crate::engine::resume::resume_prefix(job_id);
+    // A listing failure: try the removal anyway.
+    shared
+        .deps
+        .artifacts
+        .list(&prefix)
+        .await
+        .map_or(true, |keys| !keys.is_empty())
+}
+
+/// Drops the chains kept for later attempts once the job has ended.
+pub(super) async fn remove_kept_chains(shared: &Shared, job_id: uuid::Uuid) {
+    let prefix = crate::engine::resume::resume_prefix(job_id);
+    if let Err(error) = shared.deps.artifacts.remove_prefix(&prefix).await {
+        tracing::warn!(%error, %job_id, "cannot remove the chains kept for a finished job");
+    }
+}
+
 async fn remove_partial(artifacts: &JobArtifacts, row: &JobRow) {
     if let Err(error) = artifacts.remove_all().await {
         tracing::error!(%error, job_id = %row.id, "cannot remove a cancelled job's artifacts");
@@ -197,6 +225,8 @@ async fn succeed(
     let results = encode_chain_results(&output.chain_results);
     match queue::complete(&shared.deps.db, lease, None, &results, &records).await {
         Ok(Some(done)) => {
+            // Before the event: whoever sees the job end sees its kept chains gone.
+            remove_kept_chains(shared, row.id).await;
             shared
                 .publish(
                     row.id,
@@ -227,6 +257,7 @@ async fn fail(shared: &Shared, row: &JobRow, lease: &Lease, message: &str) {
     tracing::info!(job_id = %row.id, reason = message, "a job failed for good");
     match queue::fail(&shared.deps.db, lease, message).await {
         Ok(Some(failed)) => {
+            remove_kept_chains(shared, row.id).await;
             shared
                 .publish(
                     row.id,

@@ -283,6 +283,9 @@ async fn sweep(shared: &Shared) {
     };
     for row in rows {
         tracing::warn!(job_id = %row.id, status = %row.status, "reclaimed a job whose lease expired");
+        if row.status().is_terminal() && job::has_kept_chains(shared, row.id).await {
+            job::remove_kept_chains(shared, row.id).await;
+        }
         if row.status() == Status::Queued {
             shared
                 .publish(

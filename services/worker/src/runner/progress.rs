@@ -3,9 +3,10 @@
 
 use std::time::Duration;
 
+use gts_proto::v1::JobLogLevel;
 use gts_proto::v1::JobProgress;
 use prost::Message;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
@@ -71,5 +72,35 @@ async fn send(shared: &Shared, lease: &Lease, progress: &JobProgress) {
         // The lease is gone: the heartbeat will stop the render.
         Ok(false) => {}
         Err(error) => tracing::warn!(%error, job_id = %lease.job_id, "cannot store progress"),
+    }
+}
+
+/// Publishes the render's notes as log lines until `done` fires (the render returned),
+/// then the ones still waiting. Nothing is published once `stopped` fired.
+pub(super) async fn publish_notes(
+    shared: &Shared,
+    lease: &Lease,
+    mut notes: mpsc::UnboundedReceiver<String>,
+    done: CancellationToken,
+    stopped: CancellationToken,
+) {
+    loop {
+        let line = tokio::select! {
+            line = notes.recv() => line,
+            () = done.cancelled() => break,
+        };
+        let Some(line) = line else { return };
+        publish_note(shared, lease, &stopped, line).await;
+    }
+    while let Ok(line) = notes.try_recv() {
+        publish_note(shared, lease, &stopped, line).await;
+    }
+}
+
+async fn publish_note(shared: &Shared, lease: &Lease, stopped: &CancellationToken, line: String) {
+    if !stopped.is_cancelled() {
+        shared
+            .publish(lease.job_id, events::log_line(JobLogLevel::Info, line))
+            .await;
     }
 }
