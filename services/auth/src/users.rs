@@ -33,13 +33,7 @@ impl UserRow {
     }
 }
 
-/// A protobuf timestamp.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
+pub use gts_common::time::timestamp;
 
 /// Creates or updates the user of a TONE3000 account; a fresh sign-in clears needs_reauth.
 pub async fn upsert(

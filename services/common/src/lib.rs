@@ -21,6 +21,7 @@ pub mod settings;
 pub mod shutdown;
 pub mod signed_url;
 pub mod telemetry;
+pub mod time;
 pub mod tone3000_token;
 pub mod trace_context;
 

@@ -63,13 +63,7 @@ pub fn etag(field: &str, raw: &str) -> Result<(), ShootoutError> {
     Ok(())
 }
 
-/// A protobuf timestamp from a database time.
-pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: time.timestamp(),
-        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
+pub use gts_common::time::timestamp;
 
 /// The effective page size for a request's `page_size` (the limit every list shares).
 pub fn page_size(field: &str, requested: u32) -> Result<u32, ShootoutError> {

@@ -1,6 +1,6 @@
 //! Conversions between stored rows and the contract's messages.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use gts_proto::v1::{Artifact, ArtifactKind, ChainResult, Job, JobProgress};
 use prost::Message;
 use prost_types::Timestamp;
@@ -10,13 +10,7 @@ use crate::{
     queue::{ArtifactRow, JobRow},
 };
 
-/// A protobuf timestamp of `at`.
-pub fn timestamp(at: DateTime<Utc>) -> Timestamp {
-    Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
+pub use gts_common::time::timestamp;
 
 /// A protobuf timestamp of now.
 pub fn timestamp_now() -> Timestamp {
