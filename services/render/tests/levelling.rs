@@ -1,6 +1,7 @@
 //! Loud levelling targets on a dense, heavily clipped high-gain signal: the target is met
 //! within ±0.1 LU with the true peak at or under the ceiling, checked with an outside
 //! meter (ebur128's own integrated and true-peak modes on the returned samples).
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 use std::path::Path;
 
