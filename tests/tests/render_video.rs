@@ -15,8 +15,7 @@ use gts_e2e::{
     stack::with_bearer,
 };
 use gts_proto::v1::{
-    ArtifactKind, AssetKind, GetArtifactUrlRequest, JobStatus, ListArtifactsRequest,
-    OutputOptions,
+    ArtifactKind, AssetKind, GetArtifactUrlRequest, JobStatus, ListArtifactsRequest, OutputOptions,
 };
 use http_body_util::{BodyExt, Empty};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
@@ -28,7 +27,13 @@ async fn http_body(url: &str) -> Vec<u8> {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    response.into_body().collect().await.unwrap().to_bytes().to_vec()
+    response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +72,12 @@ async fn a_library_shootouts_video_names_tone_model_and_ir_and_never_an_id() {
         .await
         .expect("the render finishes within 5 minutes");
     let done = get_job(&stack, token, &job.id).await;
-    assert_eq!(done.status(), JobStatus::Succeeded, "{}", done.error_message);
+    assert_eq!(
+        done.status(),
+        JobStatus::Succeeded,
+        "{}",
+        done.error_message
+    );
 
     let mut jobs = jobs(&stack);
     let artifacts = jobs
@@ -131,13 +141,23 @@ async fn a_library_shootouts_video_names_tone_model_and_ir_and_never_an_id() {
         boost.contains("Pedal: Klon Centaur Clean Boost") && boost.contains("Vox AC15 1x12"),
         "{boost}"
     );
-    assert!(chapters.starts_with("0:00 Intro\n0:04 Crunch\n"), "{chapters}");
+    assert!(
+        chapters.starts_with("0:00 Intro\n0:04 Crunch\n"),
+        "{chapters}"
+    );
 
     // No internal id on any card, plot label (chain reports), chapter or cue.
     let file = tempfile::Builder::new().suffix(".mp4").tempfile().unwrap();
     std::fs::write(file.path(), &video).unwrap();
     let probe = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_chapters", "-show_streams"])
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_chapters",
+            "-show_streams",
+        ])
         .arg(file.path())
         .output()
         .unwrap();

@@ -101,7 +101,10 @@ const BRUCE: (&str, &str) = ("57af4bb9-80fe-43be-93b3-e3c9e9d92717", "brucew");
 const AKKA: (&str, &str) = ("6d6ff309-f602-412d-8141-253f57be5d50", "akka5");
 /// The cab pack's IR files and the names TONE3000 users give such IRs.
 const CAB_IRS: [(&str, &str); 5] = [
-    ("1x12-ac15.wav", "Vox AC15 1x12 Alnico Blue, SM57 on the cap"),
+    (
+        "1x12-ac15.wav",
+        "Vox AC15 1x12 Alnico Blue, SM57 on the cap",
+    ),
     ("1x12-black-panel.wav", "Black Panel 1x12 Jensen C12N, R121"),
     ("2x12-ac130.wav", "AC130 2x12 Greenback, SM57 off-axis"),
     ("4x12-classic.wav", "Marshall 1960A 4x12 G12M-25, SM57 edge"),

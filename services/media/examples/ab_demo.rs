@@ -101,7 +101,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .enumerate()
             .map(|(accent, (name, _))| ChainCard {
                 title: (*name).to_owned(),
-                lines: vec![format!("NAM: {name} capture"), "IR: 2x12 open back".to_owned()],
+                lines: vec![
+                    format!("NAM: {name} capture"),
+                    "IR: 2x12 open back".to_owned(),
+                ],
                 accent,
             })
             .collect(),

@@ -192,7 +192,11 @@ impl Fonts {
         let text = clean(text);
         let max_lines = max_lines.max(1);
         let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
-        let mut current = if size.is_finite() { size.max(FLOOR_SIZE) } else { FLOOR_SIZE };
+        let mut current = if size.is_finite() {
+            size.max(FLOOR_SIZE)
+        } else {
+            FLOOR_SIZE
+        };
         let min_size = if min_size.is_finite() {
             min_size.clamp(FLOOR_SIZE, current)
         } else {
@@ -327,7 +331,14 @@ impl Fonts {
     }
 
     /// Draws a shaped line with its baseline at `(x, baseline)`.
-    pub fn draw_line(&self, canvas: &mut Canvas, line: &ShapedLine, x: f32, baseline: f32, colour: Rgb) {
+    pub fn draw_line(
+        &self,
+        canvas: &mut Canvas,
+        line: &ShapedLine,
+        x: f32,
+        baseline: f32,
+        colour: Rgb,
+    ) {
         let face = self.face(line.weight);
         // ab_glyph scales by the font's height (ascent − descent); convert from em.
         let height_units = face.raster.height_unscaled();
@@ -347,7 +358,14 @@ impl Fonts {
     }
 
     /// Draws a block; `top` is the top of the first line, lines `line_height` apart.
-    pub fn draw_block(&self, canvas: &mut Canvas, block: &TextBlock, x: f32, top: f32, colour: Rgb) -> f32 {
+    pub fn draw_block(
+        &self,
+        canvas: &mut Canvas,
+        block: &TextBlock,
+        x: f32,
+        top: f32,
+        colour: Rgb,
+    ) -> f32 {
         let Some(first) = block.lines.first() else {
             return top;
         };

@@ -105,7 +105,14 @@ fn frame_at(mp4: &Path, seconds: f64, out: &Path) -> (u32, u32, Vec<u8>) {
         .arg(format!("{seconds:.3}"))
         .arg("-i")
         .arg(mp4)
-        .args(["-frames:v", "1", "-vf", "scale=in_color_matrix=bt709", "-pix_fmt", "rgb24"])
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=in_color_matrix=bt709",
+            "-pix_fmt",
+            "rgb24",
+        ])
         .arg(out)
         .status()
         .unwrap();
@@ -190,12 +197,22 @@ fn video_is_cfr_1080p_high_profile_with_aac_chapters_and_moov_first() {
     for (chapter, cue) in chapters[1..].iter().zip(&track.cues) {
         assert_eq!(chapter["tags"]["title"], plan.chains[cue.chain].title);
         let start = number(&chapter["start_time"]);
-        let expected = if cue.segment == 0 { 0.0 } else { cue.start_ms / 1000.0 };
-        assert!((start - 2.0 - expected).abs() < 0.002, "{start} vs {expected}");
+        let expected = if cue.segment == 0 {
+            0.0
+        } else {
+            cue.start_ms / 1000.0
+        };
+        assert!(
+            (start - 2.0 - expected).abs() < 0.002,
+            "{start} vs {expected}"
+        );
     }
     assert_eq!(chapters.last().unwrap()["tags"]["title"], "Results");
     let text = chapters_txt(&report.chapters);
-    assert!(text.starts_with("0:00 Intro\n0:02 Clean Fender\n"), "{text}");
+    assert!(
+        text.starts_with("0:00 Intro\n0:02 Clean Fender\n"),
+        "{text}"
+    );
     assert_eq!(text.lines().count(), chapters.len());
 
     let boxes = top_level_boxes(&mp4);
@@ -240,7 +257,11 @@ fn frames_show_the_playhead_moving_and_the_cued_segment_highlighted() {
     for (index, cue) in track.cues.iter().enumerate() {
         // A third of the way into each segment, on a frame boundary.
         let at_ms = ((cue.start_ms + (cue.end_ms - cue.start_ms) / 3.0) / 40.0).round() * 40.0;
-        let frame = frame_at(&mp4, at_ms / 1000.0, &dir.path().join(format!("f{index}.png")));
+        let frame = frame_at(
+            &mp4,
+            at_ms / 1000.0,
+            &dir.path().join(format!("f{index}.png")),
+        );
         assert_eq!((frame.0, frame.1), (1920, 1080));
 
         // The playhead: the white bar above the strip.
@@ -251,7 +272,10 @@ fn frames_show_the_playhead_moving_and_the_cued_segment_highlighted() {
         assert!(!white.is_empty(), "no playhead at {at_ms} ms");
         let x = f64::from(white.iter().sum::<u32>()) / white.len() as f64;
         let expected = strip.x_at(at_ms, audio_ms);
-        assert!((x - expected).abs() <= 4.0, "playhead at {x}, expected {expected}");
+        assert!(
+            (x - expected).abs() <= 4.0,
+            "playhead at {x}, expected {expected}"
+        );
         playheads.push(x);
 
         // The highlighted segment reaches below the strip; only the cued one does.
@@ -268,7 +292,11 @@ fn frames_show_the_playhead_moving_and_the_cued_segment_highlighted() {
             })
             .map(|(i, _)| i)
             .collect();
-        assert_eq!(lit, [index], "at {at_ms} ms the cue list says segment {index}");
+        assert_eq!(
+            lit,
+            [index],
+            "at {at_ms} ms the cue list says segment {index}"
+        );
         // In the chain's accent colour.
         let x0 = strip.x_at(cue.start_ms, audio_ms);
         let x1 = strip.x_at(cue.end_ms, audio_ms);
@@ -307,7 +335,11 @@ fn text_is_shaped_with_kerning_and_long_names_wrap_instead_of_being_cut() {
             .collect();
         let mut expected = 0.0;
         for (glyph, advance) in shaped.glyphs.iter().zip(&advances) {
-            assert!((glyph.x - expected).abs() <= 3.0, "{word}: {} vs {expected}", glyph.x);
+            assert!(
+                (glyph.x - expected).abs() <= 3.0,
+                "{word}: {} vs {expected}",
+                glyph.x
+            );
             expected += advance;
         }
     }
@@ -339,7 +371,14 @@ fn cancelling_kills_ffmpeg_and_leaves_no_file() {
         calls.set(calls.get() + 1);
         calls.get() > 10
     };
-    let result = render_video(&mp4, &wav, &plan, &VideoOptions::default(), &|_| {}, &cancel);
+    let result = render_video(
+        &mp4,
+        &wav,
+        &plan,
+        &VideoOptions::default(),
+        &|_| {},
+        &cancel,
+    );
     assert!(matches!(result, Err(MediaError::Cancelled)), "{result:?}");
     assert_eq!(calls.get(), 11, "cancelled while frames were written");
     assert!(!mp4.exists());
@@ -358,7 +397,14 @@ fn a_missing_ffmpeg_is_a_clear_error() {
         ffmpeg: "/nonexistent/ffmpeg".into(),
         ..VideoOptions::default()
     };
-    let result = render_video(&dir.path().join("x.mp4"), &wav, &plan, &opts, &|_| {}, &|| false);
+    let result = render_video(
+        &dir.path().join("x.mp4"),
+        &wav,
+        &plan,
+        &opts,
+        &|_| {},
+        &|| false,
+    );
     let Err(error @ MediaError::FfmpegMissing(_)) = result else {
         panic!("expected FfmpegMissing, got {result:?}");
     };
@@ -385,8 +431,18 @@ fn bad_audio_bad_options_and_odd_segments_are_handled() {
         fps: 60,
         ..VideoOptions::default()
     };
-    let result = render_video(&dir.path().join("x.mp4"), &wav, &plan, &opts, &|_| {}, &|| false);
-    assert!(matches!(result, Err(MediaError::InvalidInput(_))), "{result:?}");
+    let result = render_video(
+        &dir.path().join("x.mp4"),
+        &wav,
+        &plan,
+        &opts,
+        &|_| {},
+        &|| false,
+    );
+    assert!(
+        matches!(result, Err(MediaError::InvalidInput(_))),
+        "{result:?}"
+    );
 
     // Segments out of order, overlapping, past the end, NaN, naming a missing chain:
     // still a valid video exactly as long as the audio.
@@ -395,9 +451,20 @@ fn bad_audio_bad_options_and_odd_segments_are_handled() {
     plan.segments[1].start_ms = f64::NAN;
     plan.segments[2].chain = 40;
     let mp4 = dir.path().join("odd.mp4");
-    render_video(&mp4, &wav, &plan, &VideoOptions::default(), &|_| {}, &|| false).unwrap();
+    render_video(
+        &mp4,
+        &wav,
+        &plan,
+        &VideoOptions::default(),
+        &|_| {},
+        &|| false,
+    )
+    .unwrap();
     let probe = ffprobe(&mp4);
     let duration = number(&probe["format"]["duration"]);
     let seconds = track.samples.len() as f64 / 44_100.0;
-    assert!((duration - seconds).abs() <= 0.05, "{duration} vs {seconds}");
+    assert!(
+        (duration - seconds).abs() <= 0.05,
+        "{duration} vs {seconds}"
+    );
 }

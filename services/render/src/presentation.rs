@@ -251,7 +251,10 @@ pub fn plan(
     }
     let title_of = |index: usize| -> String {
         if style.blind {
-            format!("Tone {}", letter(letter_of.get(index).copied().unwrap_or(index)))
+            format!(
+                "Tone {}",
+                letter(letter_of.get(index).copied().unwrap_or(index))
+            )
         } else {
             chains
                 .get(index)
@@ -341,8 +344,14 @@ pub fn plan(
             .map(|(position, &chain)| BlindLetter {
                 letter: letter(position),
                 chain,
-                name: chains.get(chain).map(|c| c.name.clone()).unwrap_or_default(),
-                blocks: chains.get(chain).map(|c| c.blocks.clone()).unwrap_or_default(),
+                name: chains
+                    .get(chain)
+                    .map(|c| c.name.clone())
+                    .unwrap_or_default(),
+                blocks: chains
+                    .get(chain)
+                    .map(|c| c.blocks.clone())
+                    .unwrap_or_default(),
             })
             .collect(),
     });
@@ -432,7 +441,10 @@ mod tests {
             .kind_label("Cab IR"),
             "Cab IR"
         );
-        assert_eq!(character_word("Brighter than the average by 300 Hz (x)."), "Brighter");
+        assert_eq!(
+            character_word("Brighter than the average by 300 Hz (x)."),
+            "Brighter"
+        );
         assert_eq!(character_word("Forward mids: 1.2 dB more"), "Forward mids");
     }
 }

@@ -211,10 +211,10 @@ impl Block {
                 input_gain_db,
                 gear,
             } => {
-                let name = gear
+                let name = gear.as_ref().map_or_else(|| file(path), GearInfo::line);
+                let kind = gear
                     .as_ref()
-                    .map_or_else(|| file(path), GearInfo::line);
-                let kind = gear.as_ref().map_or_else(|| "NAM".into(), |g| g.kind_label("NAM"));
+                    .map_or_else(|| "NAM".into(), |g| g.kind_label("NAM"));
                 if *input_gain_db == 0.0 {
                     format!("{kind}: {name}")
                 } else {
@@ -222,9 +222,7 @@ impl Block {
                 }
             }
             Self::Cabinet { path, mix, gear } => {
-                let name = gear
-                    .as_ref()
-                    .map_or_else(|| file(path), GearInfo::line);
+                let name = gear.as_ref().map_or_else(|| file(path), GearInfo::line);
                 if *mix >= 1.0 {
                     format!("Cab IR: {name}")
                 } else {

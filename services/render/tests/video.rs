@@ -13,9 +13,7 @@ use std::sync::Mutex;
 use gts_media::video::{Card, TableRow, TimedCard, VideoOptions, VideoPlan, render_frame_png};
 use gts_render::presentation::INTRO_SECONDS;
 use gts_render::synth::plucked_di;
-use gts_render::{
-    CancelToken, Manifest, NoProgress, Progress, ProgressSink, ShootoutSpec, Stage,
-};
+use gts_render::{CancelToken, Manifest, NoProgress, Progress, ProgressSink, ShootoutSpec, Stage};
 
 fn three_chain_spec(dir: &Path, blind: bool) -> ShootoutSpec {
     let di = dir.join("di.wav");
@@ -89,7 +87,14 @@ fn frame_at(mp4: &Path, seconds: f64, out: &Path) -> Vec<u8> {
         .arg(format!("{seconds:.3}"))
         .arg("-i")
         .arg(mp4)
-        .args(["-frames:v", "1", "-vf", "scale=in_color_matrix=bt709", "-pix_fmt", "rgb24"])
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=in_color_matrix=bt709",
+            "-pix_fmt",
+            "rgb24",
+        ])
         .arg(out)
         .status()
         .unwrap();
@@ -123,7 +128,10 @@ fn cards_name_the_gear_and_chapters_match_the_cue_list_to_the_second() {
     let recorder = Recorder(Mutex::new(Vec::new()));
     let report = gts_render::render_shootout(&spec, &out, &recorder, &CancelToken::new()).unwrap();
     let kinds: Vec<&str> = report.artifacts.iter().map(|a| a.kind.as_str()).collect();
-    assert!(kinds.contains(&"video_mp4") && kinds.contains(&"chapters_txt"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"video_mp4") && kinds.contains(&"chapters_txt"),
+        "{kinds:?}"
+    );
 
     let manifest = manifest(&report.manifest_path);
     let presentation = manifest.presentation.clone().unwrap();
@@ -150,7 +158,8 @@ fn cards_name_the_gear_and_chapters_match_the_cue_list_to_the_second() {
     // chapters.txt: Intro at 0:00, then each segment at intro + cue start, then Results.
     let chapters = std::fs::read_to_string(out.join("chapters.txt")).unwrap();
     let lines: Vec<&str> = chapters.lines().collect();
-    let cues: Vec<gts_media::assembly::Cue> = serde_json::from_value(manifest.cues.clone()).unwrap();
+    let cues: Vec<gts_media::assembly::Cue> =
+        serde_json::from_value(manifest.cues.clone()).unwrap();
     assert_eq!(lines.len(), 1 + cues.len() + 1, "{chapters}");
     assert_eq!(lines[0], "0:00 Intro");
     for (line, cue) in lines[1..].iter().zip(&cues) {
@@ -191,7 +200,8 @@ fn a_blind_render_shows_letters_only_and_reveals_the_manifests_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let spec = three_chain_spec(dir.path(), true);
     let out = dir.path().join("out");
-    let report = gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
+    let report =
+        gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
     let manifest = manifest(&report.manifest_path);
     let presentation = manifest.presentation.clone().unwrap();
     let blind = presentation.blind.clone().unwrap();
@@ -207,7 +217,8 @@ fn a_blind_render_shows_letters_only_and_reveals_the_manifests_mapping() {
         assert!(card.lines.is_empty(), "{card:?}");
     }
     // The A/B plays the letters in order, and the cue list names the real chains.
-    let cues: Vec<gts_media::assembly::Cue> = serde_json::from_value(manifest.cues.clone()).unwrap();
+    let cues: Vec<gts_media::assembly::Cue> =
+        serde_json::from_value(manifest.cues.clone()).unwrap();
     let first_round: Vec<usize> = cues.iter().take(3).map(|c| c.chain).collect();
     assert_eq!(first_round, blind.order);
     // Chapters (text and MP4) are letters and cards only.
@@ -254,21 +265,37 @@ fn a_blind_render_shows_letters_only_and_reveals_the_manifests_mapping() {
         }
     };
     let probe = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(out.join("ab.mp4"))
         .output()
         .unwrap();
-    let duration: f64 = String::from_utf8_lossy(&probe.stdout).trim().parse().unwrap();
-    let shown = frame_at(&out.join("ab.mp4"), duration - 2.0, &dir.path().join("shown.png"));
+    let duration: f64 = String::from_utf8_lossy(&probe.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let shown = frame_at(
+        &out.join("ab.mp4"),
+        duration - 2.0,
+        &dir.path().join("shown.png"),
+    );
     let expected: Vec<Vec<u8>> = (0..3)
         .map(|rotate| {
             let path = dir.path().join(format!("expected-{rotate}.png"));
-            render_frame_png(&path, &reveal(rotate), &VideoOptions::default(), 0.001, 1.0)
-                .unwrap();
+            render_frame_png(&path, &reveal(rotate), &VideoOptions::default(), 0.001, 1.0).unwrap();
             read_png(&path)
         })
         .collect();
-    assert!(mean_difference(&shown, &expected[0]) < 2.0, "the frame is the reveal card");
+    assert!(
+        mean_difference(&shown, &expected[0]) < 2.0,
+        "the frame is the reveal card"
+    );
     for other in &expected[1..] {
         // Where the two mappings draw differently, the frame looks like the manifest's.
         let mask: Vec<usize> = (0..other.len())
@@ -282,15 +309,24 @@ fn a_blind_render_shows_letters_only_and_reveals_the_manifests_mapping() {
                 / mask.len() as f64
         };
         let (right, wrong) = (near(&expected[0]), near(other));
-        assert!(right * 3.0 < wrong, "reveal: {right} vs a wrong mapping {wrong}");
+        assert!(
+            right * 3.0 < wrong,
+            "reveal: {right} vs a wrong mapping {wrong}"
+        );
     }
 
     // A render from the manifest keeps the seed and so the order.
     let again = Manifest::load_spec(&report.manifest_path).unwrap();
     assert_eq!(again.output.video_style.blind_seed, Some(blind.seed));
-    assert_eq!(gts_render::presentation::play_order(&again, &manifest.inputs), blind.order);
+    assert_eq!(
+        gts_render::presentation::play_order(&again, &manifest.inputs),
+        blind.order
+    );
     // An explicit seed is the seed.
     let mut seeded = spec.clone();
     seeded.output.video_style.blind_seed = Some(1234);
-    assert_eq!(gts_render::presentation::blind_seed(&seeded, &manifest.inputs), 1234);
+    assert_eq!(
+        gts_render::presentation::blind_seed(&seeded, &manifest.inputs),
+        1234
+    );
 }

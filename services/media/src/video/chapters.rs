@@ -36,14 +36,18 @@ pub fn chapters(plan: &VideoPlan, audio_seconds: f64) -> Vec<Chapter> {
     for (index, segment) in segments.iter().enumerate() {
         // The first chapter of the audio starts where the audio does, so the list has
         // no hole (YouTube needs the first chapter at 0:00).
-        let start = if index == 0 { 0.0 } else { segment.start_ms.max(0.0) };
+        let start = if index == 0 {
+            0.0
+        } else {
+            segment.start_ms.max(0.0)
+        };
         let end = segments
             .get(index + 1)
             .map_or(audio_ms, |next| next.start_ms.min(audio_ms));
-        let title = plan
-            .chains
-            .get(segment.chain)
-            .map_or_else(|| format!("Chain {}", segment.chain + 1), |c| c.title.clone());
+        let title = plan.chains.get(segment.chain).map_or_else(
+            || format!("Chain {}", segment.chain + 1),
+            |c| c.title.clone(),
+        );
         result.push(Chapter {
             start_ms: intro_ms + start,
             end_ms: intro_ms + end,

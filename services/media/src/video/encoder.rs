@@ -135,7 +135,10 @@ pub fn render_video(
     cancel: &dyn Fn() -> bool,
 ) -> Result<VideoReport, MediaError> {
     check_size(opts)?;
-    for (what, seconds) in [("intro", plan.intro_seconds()), ("outro", plan.outro_seconds())] {
+    for (what, seconds) in [
+        ("intro", plan.intro_seconds()),
+        ("outro", plan.outro_seconds()),
+    ] {
         if !seconds.is_finite() || seconds > 60.0 {
             return Err(MediaError::InvalidInput(format!(
                 "{what} lasts {seconds} s; at most 60 s"
@@ -192,7 +195,14 @@ pub fn render_video(
         .arg("-t")
         .arg(format!("{:.6}", frames as f64 / fps))
         .args(["-c:v", "libx264", "-preset", &opts.x264_preset])
-        .args(["-tune", "stillimage", "-profile:v", "high", "-level:v", H264_LEVEL])
+        .args([
+            "-tune",
+            "stillimage",
+            "-profile:v",
+            "high",
+            "-level:v",
+            H264_LEVEL,
+        ])
         .arg("-crf")
         .arg(opts.crf.to_string())
         .args(["-maxrate", MAX_RATE, "-bufsize", BUFFER_SIZE])
@@ -213,7 +223,16 @@ pub fn render_video(
         .stderr(Stdio::from(log));
     let mut child = command.spawn().map_err(|e| spawn_error(&opts.ffmpeg, e))?;
 
-    let written = write_frames(&mut child, plan, opts, &samples, rate, frames, on_progress, cancel);
+    let written = write_frames(
+        &mut child,
+        plan,
+        opts,
+        &samples,
+        rate,
+        frames,
+        on_progress,
+        cancel,
+    );
     if let Err(error) = written {
         kill(&mut child);
         return Err(match error {
@@ -253,8 +272,7 @@ fn write_frames(
     cancel: &dyn Fn() -> bool,
 ) -> Result<(), FrameError> {
     let audio_seconds = samples.len() as f64 / f64::from(rate);
-    let painter =
-        Painter::new(plan, opts, audio_seconds * 1000.0).map_err(FrameError::Media)?;
+    let painter = Painter::new(plan, opts, audio_seconds * 1000.0).map_err(FrameError::Media)?;
     let regions = painter.regions();
     let mut stdin = child.stdin.take().ok_or(FrameError::Pipe)?;
     let mut canvas = Canvas::new(opts.width, opts.height, BACKGROUND);
@@ -378,7 +396,9 @@ mod tests {
 
     #[test]
     fn meter_reads_a_full_scale_square_as_zero_db_and_silence_as_the_floor() {
-        let square: Vec<f32> = (0..4800).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
+        let square: Vec<f32> = (0..4800)
+            .map(|i| if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
         let (rms, peak) = meter(&square, 48_000, 100.0);
         assert!(rms.abs() < 0.01 && peak.abs() < 0.01, "{rms} {peak}");
         let (rms, _) = meter(&[0.0; 4800], 48_000, 100.0);

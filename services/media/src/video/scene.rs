@@ -100,7 +100,11 @@ pub(crate) struct Painter<'a> {
 }
 
 impl<'a> Painter<'a> {
-    pub fn new(plan: &'a VideoPlan, opts: &VideoOptions, audio_ms: f64) -> Result<Self, MediaError> {
+    pub fn new(
+        plan: &'a VideoPlan,
+        opts: &VideoOptions,
+        audio_ms: f64,
+    ) -> Result<Self, MediaError> {
         Ok(Self {
             plan,
             width: opts.width,
@@ -155,7 +159,13 @@ impl<'a> Painter<'a> {
 
     /// Paints the static picture of `scene` over the whole canvas.
     pub fn paint_static(&self, canvas: &mut Canvas, scene: Scene) {
-        canvas.fill_rect(0, 0, i64::from(self.width), i64::from(self.height), BACKGROUND);
+        canvas.fill_rect(
+            0,
+            0,
+            i64::from(self.width),
+            i64::from(self.height),
+            BACKGROUND,
+        );
         match scene {
             Scene::Intro => {
                 if let Some(card) = &self.plan.intro {
@@ -174,9 +184,14 @@ impl<'a> Painter<'a> {
 
     fn paint_header(&self, canvas: &mut Canvas) {
         let width = self.width as f32 - self.u(240.0);
-        let block = self
-            .fonts
-            .fit(&self.plan.header, Weight::Regular, self.u(34.0), self.u(22.0), width, 1);
+        let block = self.fonts.fit(
+            &self.plan.header,
+            Weight::Regular,
+            self.u(34.0),
+            self.u(22.0),
+            width,
+            1,
+        );
         self.fonts
             .draw_block(canvas, &block, self.u(120.0), self.u(48.0), DIM);
     }
@@ -196,9 +211,14 @@ impl<'a> Painter<'a> {
             self.u(560.0) as i64,
             colour,
         );
-        let title = self
-            .fonts
-            .fit(&card.title, Weight::Bold, self.u(112.0), self.u(60.0), width, 2);
+        let title = self.fonts.fit(
+            &card.title,
+            Weight::Bold,
+            self.u(112.0),
+            self.u(60.0),
+            width,
+            2,
+        );
         let mut y = self
             .fonts
             .draw_block(canvas, &title, left, self.u(160.0), TITLE)
@@ -259,9 +279,9 @@ impl<'a> Painter<'a> {
                 description,
                 note,
             } => {
-                let title = self
-                    .fonts
-                    .fit(title, Weight::Bold, self.u(100.0), self.u(56.0), width, 2);
+                let title =
+                    self.fonts
+                        .fit(title, Weight::Bold, self.u(100.0), self.u(56.0), width, 2);
                 let y = self
                     .fonts
                     .draw_block(canvas, &title, left, self.u(280.0), TITLE);
@@ -284,9 +304,9 @@ impl<'a> Painter<'a> {
                     self.u(808.0) as i64,
                     accent(0),
                 );
-                let note = self
-                    .fonts
-                    .fit(note, Weight::Regular, self.u(40.0), self.u(24.0), width, 2);
+                let note =
+                    self.fonts
+                        .fit(note, Weight::Regular, self.u(40.0), self.u(24.0), width, 2);
                 self.fonts
                     .draw_block(canvas, &note, left, self.u(830.0), LINE);
             }
@@ -314,10 +334,17 @@ impl<'a> Painter<'a> {
             .fonts
             .draw_block(canvas, &heading, left, self.u(90.0), TITLE)
             + self.u(30.0);
-        let count = columns.len().max(rows.iter().map(|r| r.cells.len()).max().unwrap_or(0)).max(1);
+        let count = columns
+            .len()
+            .max(rows.iter().map(|r| r.cells.len()).max().unwrap_or(0))
+            .max(1);
         // The first column (names) gets the room the others leave.
         let first = if count == 1 { width } else { width * 0.42 };
-        let other = if count == 1 { 0.0 } else { (width - first) / (count - 1) as f32 };
+        let other = if count == 1 {
+            0.0
+        } else {
+            (width - first) / (count - 1) as f32
+        };
         let column_x = |index: usize| {
             if index == 0 {
                 left + self.u(40.0)
@@ -337,10 +364,11 @@ impl<'a> Painter<'a> {
         let size = (available / rows_count / 2.4).clamp(self.u(14.0), self.u(38.0));
         let step = self.fonts.line_height(Weight::Regular, size);
         for (index, name) in columns.iter().enumerate() {
-            let block = self
-                .fonts
-                .fit(name, Weight::Bold, size, size * 0.7, column_width(index), 1);
-            self.fonts.draw_block(canvas, &block, column_x(index), y, DIM);
+            let block =
+                self.fonts
+                    .fit(name, Weight::Bold, size, size * 0.7, column_width(index), 1);
+            self.fonts
+                .draw_block(canvas, &block, column_x(index), y, DIM);
         }
         y += step * 1.4;
         for row in rows {
@@ -349,8 +377,14 @@ impl<'a> Painter<'a> {
                 .iter()
                 .enumerate()
                 .map(|(index, cell)| {
-                    self.fonts
-                        .fit(cell, Weight::Regular, size, size * 0.6, column_width(index), 2)
+                    self.fonts.fit(
+                        cell,
+                        Weight::Regular,
+                        size,
+                        size * 0.6,
+                        column_width(index),
+                        2,
+                    )
                 })
                 .collect();
             let lines = blocks.iter().map(|b| b.lines.len()).max().unwrap_or(1) as f32;
@@ -374,9 +408,21 @@ impl<'a> Painter<'a> {
     pub fn paint_dynamic(&self, canvas: &mut Canvas, ms: f64, rms_db: f32, peak_db: f32) {
         let regions = self.regions();
         let (_, ry0, _, ry1) = regions.strip;
-        canvas.fill_rect(0, i64::from(ry0), i64::from(self.width), i64::from(ry1), BACKGROUND);
+        canvas.fill_rect(
+            0,
+            i64::from(ry0),
+            i64::from(self.width),
+            i64::from(ry1),
+            BACKGROUND,
+        );
         let s = self.strip;
-        canvas.fill_rect(s.x0 as i64, s.y0 as i64, s.x1 as i64, s.y1 as i64, STRIP_BACKGROUND);
+        canvas.fill_rect(
+            s.x0 as i64,
+            s.y0 as i64,
+            s.x1 as i64,
+            s.y1 as i64,
+            STRIP_BACKGROUND,
+        );
         let current = self.segment_at(ms);
         let gap = f64::from(self.u(2.0));
         for (index, segment) in self.plan.segments.iter().enumerate() {
@@ -449,7 +495,11 @@ impl<'a> Painter<'a> {
             let fraction = (db.clamp(METER_FLOOR_DB, 0.0) / METER_FLOOR_DB).clamp(0.0, 1.0);
             my0 as f32 + height * fraction
         };
-        let top = level_y(if rms_db.is_finite() { rms_db } else { METER_FLOOR_DB });
+        let top = level_y(if rms_db.is_finite() {
+            rms_db
+        } else {
+            METER_FLOOR_DB
+        });
         // Green below −18 dBFS, yellow to −6, red above.
         for (from, to, colour) in [
             (METER_FLOOR_DB, -18.0, METER_GREEN),

@@ -247,12 +247,8 @@ fn video_timing(
     // The bench spec turns the video off for the audio figures; the plan wants it on.
     let mut spec = spec.clone();
     spec.output.video = true;
-    let (plan, _) = gts_render::presentation::plan(
-        &spec,
-        &rendered.chains,
-        &rendered.inputs,
-        &track.cues,
-    );
+    let (plan, _) =
+        gts_render::presentation::plan(&spec, &rendered.chains, &rendered.inputs, &track.cues);
     let started = Instant::now();
     let report = render_video(
         &dir.join("ab.mp4"),
@@ -273,8 +269,23 @@ fn video_timing(
             "color=c=0x12141a:s=1920x1080:r=25:d={:.3}",
             report.duration_seconds
         ))
-        .args(["-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage"])
-        .args(["-profile:v", "high", "-pix_fmt", "yuv420p", "-f", "null", "-"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-tune",
+            "stillimage",
+        ])
+        .args([
+            "-profile:v",
+            "high",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "null",
+            "-",
+        ])
         .status()?;
     let reference_seconds = started.elapsed().as_secs_f64();
     if !status.success() {

@@ -118,7 +118,9 @@ fn main() -> ExitCode {
             if !message.is_empty() {
                 eprintln!("error: {message}");
             }
-            eprintln!("usage: gts-render <shootout.toml | manifest.json> [--out DIR] [--no-video] [--blind]");
+            eprintln!(
+                "usage: gts-render <shootout.toml | manifest.json> [--out DIR] [--no-video] [--blind]"
+            );
             return ExitCode::from(2);
         }
     };

@@ -19,8 +19,7 @@ use gts_proto::v1::{
     ArchitectureVersion, BlockDisplay, GetRenderSpecRequest, GetRenderSpecResponse,
     GetToneResponse, Model, ModelSize, ModelSource, ObjectStoreRef, RenderSpec,
     ResolvedBlockSource, ResolvedDiTrack, ResolvedSource, Tone, Tone3000Download, ToneGear,
-    block::Kind, model_source::Source, resolved_source,
-    shootout_internal_server::ShootoutInternal,
+    block::Kind, model_source::Source, resolved_source, shootout_internal_server::ShootoutInternal,
 };
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};

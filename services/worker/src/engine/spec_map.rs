@@ -352,17 +352,27 @@ mod tests {
             matches!(&blocks[1], Block::Nam { path, input_gain_db, .. } if path.ends_with("nam-file") && *input_gain_db == 3.0)
         );
         // The resolved display names the gear; a block without one is never named by its file.
-        let Block::Nam { gear: Some(gear), .. } = &blocks[1] else {
+        let Block::Nam {
+            gear: Some(gear), ..
+        } = &blocks[1]
+        else {
             panic!("NAM block without gear: {:?}", blocks[1]);
         };
         assert_eq!(gear.name, "Marshall JCM800 2203 Crunch");
         assert_eq!(gear.author, "brucew");
         assert!(!blocks[1].describe().contains("nam-file"));
-        let Block::Cabinet { gear: Some(gear), .. } = &blocks[2] else {
+        let Block::Cabinet {
+            gear: Some(gear), ..
+        } = &blocks[2]
+        else {
             panic!("IR block without gear");
         };
         assert_eq!(gear.name, "Cab IR");
-        assert!(!blocks[2].describe().contains("ir-file"), "{}", blocks[2].describe());
+        assert!(
+            !blocks[2].describe().contains("ir-file"),
+            "{}",
+            blocks[2].describe()
+        );
         assert!(matches!(&blocks[2], Block::Cabinet { mix, .. } if *mix == 1.0));
         assert!(matches!(&blocks[3], Block::HighPass { frequency_hz } if *frequency_hz == 80.0));
         assert!(
