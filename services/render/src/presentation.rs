@@ -214,6 +214,27 @@ pub fn play_order(spec: &ShootoutSpec, inputs: &[InputFile]) -> Vec<usize> {
     }
 }
 
+/// The character words of a chain for the results card: brightness, mids and
+/// compression ("Brighter, forward mids, more compressed"), or "Balanced".
+fn character_words(evaluation: &[String]) -> String {
+    let words: Vec<String> = evaluation
+        .iter()
+        .map(|s| character_word(s))
+        .filter(|w| {
+            let w = w.to_lowercase();
+            w == "brighter" || w == "darker" || w.ends_with(" mids") || w.ends_with(" compressed")
+        })
+        .collect();
+    if words.is_empty() {
+        return "Balanced".to_owned();
+    }
+    let mut text = words.join(", ").to_lowercase();
+    if let Some(first) = text.get(..1) {
+        text = first.to_uppercase() + text.get(1..).unwrap_or_default();
+    }
+    text
+}
+
 /// A short word for an evaluation sentence ("Brighter", "Forward mids", ...).
 fn character_word(sentence: &str) -> String {
     let head = sentence
@@ -275,7 +296,12 @@ pub fn plan(
                         } else {
                             c.blocks.clone()
                         };
-                        lines.push(c.input.describe(spec.output.input_level_dbfs));
+                        // Typographic minus signs, like the rest of the cards.
+                        lines.push(
+                            c.input
+                                .describe(spec.output.input_level_dbfs)
+                                .replace('-', "−"),
+                        );
                         lines
                     })
                     .unwrap_or_default()
@@ -307,19 +333,13 @@ pub fn plan(
             .iter()
             .filter_map(|&index| {
                 let report = chains.get(index)?;
-                let words: Vec<String> = report
-                    .evaluation
-                    .iter()
-                    .map(|s| character_word(s))
-                    .filter(|w| !w.is_empty())
-                    .collect();
                 Some(TableRow {
                     accent: cards.get(index).map_or(index, |c| c.accent),
                     cells: vec![
                         title_of(index),
                         format!("{} LUFS", minus(report.level.output_lufs)),
                         format!("{} dBTP", minus(report.level.true_peak_dbtp)),
-                        words.join(", "),
+                        character_words(&report.evaluation),
                     ],
                 })
             })
@@ -446,5 +466,21 @@ mod tests {
             "Brighter"
         );
         assert_eq!(character_word("Forward mids: 1.2 dB more"), "Forward mids");
+        let evaluation = [
+            "Brighter than the average by 300 Hz (spectral centroid 2000 Hz).",
+            "Heavier low end: 2.0 dB more energy below 250 Hz.",
+            "Scooped mids: 1.5 dB less 250 Hz–2 kHz energy than the average.",
+            "More compressed: crest factor 1.2 dB lower than the average.",
+            "Narrower dynamic range: 3.0 dB less between loud and quiet passages.",
+        ]
+        .map(str::to_owned);
+        assert_eq!(
+            character_words(&evaluation),
+            "Brighter, scooped mids, more compressed"
+        );
+        assert_eq!(
+            character_words(&["Close to the shootout's average in brightness.".to_owned()]),
+            "Balanced"
+        );
     }
 }

@@ -144,12 +144,12 @@ fn cards_name_the_gear_and_chapters_match_the_cue_list_to_the_second() {
             "NAM: Marshall Super Lead 1959 · Plexi bright ch (nano, A1) · by brucew",
             "Cab IR: 4x12 classic",
             // The fixture model is calibrated (input_level_dbu +18.3).
-            "Input calibrated: model +18.3 dBu, DI +12.0 dBu (-6.3 dB)",
+            "Input calibrated: model +18.3 dBu, DI +12.0 dBu (−6.3 dB)",
         ]
     );
     assert_eq!(
         presentation.cards[2].lines,
-        ["DI only", "Input RMS -18 dBFS"]
+        ["DI only", "Input RMS −18 dBFS"]
     );
     // The chain reports (metrics, manifest) name the gear too, never a file.
     assert!(manifest.chains[1].blocks[0].contains("Fender Deluxe Reverb Clean"));

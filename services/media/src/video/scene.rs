@@ -204,13 +204,6 @@ impl<'a> Painter<'a> {
         let colour = accent(card.accent);
         let left = self.u(120.0);
         let width = self.meter_box().0 as f32 - left - self.u(60.0);
-        canvas.fill_rect(
-            self.u(72.0) as i64,
-            self.u(170.0) as i64,
-            self.u(86.0) as i64,
-            self.u(560.0) as i64,
-            colour,
-        );
         let title = self.fonts.fit(
             &card.title,
             Weight::Bold,
@@ -248,14 +241,24 @@ impl<'a> Painter<'a> {
             }
             y = self.fonts.draw_block(canvas, &block, left, y, LINE) + self.u(6.0);
         }
+        // The accent bar runs along the title and the lines under it.
+        canvas.fill_rect(
+            self.u(72.0) as i64,
+            self.u(170.0) as i64,
+            self.u(86.0) as i64,
+            (y - self.u(14.0)).max(self.u(290.0)) as i64,
+            colour,
+        );
         // Meter scale labels (the bar itself moves).
         let (mx0, my0, mx1, my1) = self.meter_box();
         for db in [0.0f32, -20.0, -40.0, -60.0] {
             let fraction = db / METER_FLOOR_DB;
             let y = my0 as f32 + (my1 - my0) as f32 * fraction;
-            let label = self
-                .fonts
-                .shape(&format!("{db:.0}"), Weight::Regular, self.u(22.0));
+            let label = self.fonts.shape(
+                &format!("{db:.0}").replace('-', "−"),
+                Weight::Regular,
+                self.u(22.0),
+            );
             let x = mx0 as f32 - self.u(12.0) - label.width;
             self.fonts
                 .draw_line(canvas, &label, x, y + self.u(8.0), DIM);
@@ -338,56 +341,64 @@ impl<'a> Painter<'a> {
             .len()
             .max(rows.iter().map(|r| r.cells.len()).max().unwrap_or(0))
             .max(1);
-        // The first column (names) gets the room the others leave.
-        let first = if count == 1 { width } else { width * 0.42 };
-        let other = if count == 1 {
-            0.0
-        } else {
-            (width - first) / (count - 1) as f32
-        };
-        let column_x = |index: usize| {
-            if index == 0 {
-                left + self.u(40.0)
-            } else {
-                left + first + other * (index - 1) as f32
-            }
-        };
-        let column_width = |index: usize| {
-            if index == 0 {
-                first - self.u(60.0)
-            } else {
-                other - self.u(20.0)
-            }
-        };
         let available = self.height as f32 - y - self.u(60.0);
         let rows_count = rows.len().max(1) as f32 + 1.0;
         let size = (available / rows_count / 2.4).clamp(self.u(14.0), self.u(38.0));
         let step = self.fonts.line_height(Weight::Regular, size);
+        let widths = self.table_widths(columns, rows, count, size, width - self.u(40.0));
+        let gap = self.u(40.0);
+        let column_x = |index: usize| {
+            left + self.u(40.0) + widths.iter().take(index).sum::<f32>() + gap * index as f32
+        };
         for (index, name) in columns.iter().enumerate() {
-            let block =
-                self.fonts
-                    .fit(name, Weight::Bold, size, size * 0.7, column_width(index), 1);
+            let block = self.fonts.fit(
+                name,
+                Weight::Bold,
+                size,
+                size * 0.7,
+                widths.get(index).copied().unwrap_or(0.0),
+                1,
+            );
             self.fonts
                 .draw_block(canvas, &block, column_x(index), y, DIM);
         }
         y += step * 1.4;
+        // One size per column (the smallest any of its cells needs), so a column reads
+        // evenly instead of every cell shrinking on its own.
+        let column_size: Vec<f32> = (0..count)
+            .map(|index| {
+                let column_width = widths.get(index).copied().unwrap_or(0.0);
+                rows.iter()
+                    .filter_map(|row| row.cells.get(index))
+                    .map(|cell| {
+                        self.fonts
+                            .fit(cell, Weight::Regular, size, size * 0.6, column_width, 2)
+                            .size
+                    })
+                    .fold(size, f32::min)
+            })
+            .collect();
         for row in rows {
             let blocks: Vec<_> = row
                 .cells
                 .iter()
                 .enumerate()
                 .map(|(index, cell)| {
+                    let cell_size = column_size.get(index).copied().unwrap_or(size);
                     self.fonts.fit(
                         cell,
                         Weight::Regular,
-                        size,
-                        size * 0.6,
-                        column_width(index),
+                        cell_size,
+                        cell_size,
+                        widths.get(index).copied().unwrap_or(0.0),
                         2,
                     )
                 })
                 .collect();
-            let lines = blocks.iter().map(|b| b.lines.len()).max().unwrap_or(1) as f32;
+            let height = blocks
+                .iter()
+                .map(|b| b.lines.len() as f32 * self.fonts.line_height(Weight::Regular, b.size))
+                .fold(step, f32::max);
             canvas.fill_rect(
                 left as i64,
                 (y + step * 0.15) as i64,
@@ -396,11 +407,62 @@ impl<'a> Painter<'a> {
                 accent(row.accent),
             );
             for (index, block) in blocks.iter().enumerate() {
+                // A smaller column shares the row's first baseline.
+                let offset = (self.fonts.ascent(Weight::Regular, size)
+                    - self.fonts.ascent(Weight::Regular, block.size))
+                .max(0.0);
                 self.fonts
-                    .draw_block(canvas, block, column_x(index), y, TITLE);
+                    .draw_block(canvas, block, column_x(index), y + offset, TITLE);
             }
-            y += step * lines + step * 0.4;
+            y += height + step * 0.4;
         }
+    }
+
+    /// Column widths of a table `width` wide (gaps excluded): every column gets the width
+    /// of its widest entry at `size` if they all fit (space to spare shared evenly),
+    /// otherwise the narrow columns keep theirs and the widest ones share the rest.
+    fn table_widths(
+        &self,
+        columns: &[String],
+        rows: &[TableRow],
+        count: usize,
+        size: f32,
+        width: f32,
+    ) -> Vec<f32> {
+        let gap = self.u(40.0);
+        let room = (width - gap * count.saturating_sub(1) as f32).max(1.0);
+        let natural: Vec<f32> = (0..count)
+            .map(|index| {
+                let header = columns
+                    .get(index)
+                    .map_or(0.0, |c| self.fonts.shape(c, Weight::Bold, size).width);
+                rows.iter()
+                    .filter_map(|row| row.cells.get(index))
+                    .map(|cell| self.fonts.shape(cell, Weight::Regular, size).width)
+                    .fold(header, f32::max)
+                    .ceil()
+                    + 1.0
+            })
+            .collect();
+        let total: f32 = natural.iter().sum();
+        if total <= room {
+            let spare = (room - total) / count as f32;
+            return natural.iter().map(|w| w + spare).collect();
+        }
+        // Water-filling: narrowest first, each takes its natural width or a fair share of
+        // what is left, so only the widest columns wrap.
+        let mut order: Vec<(usize, f32)> = natural.iter().copied().enumerate().collect();
+        order.sort_by(|a, b| a.1.total_cmp(&b.1));
+        let mut widths = vec![0.0; count];
+        let mut left = room;
+        for (taken, &(index, natural)) in order.iter().enumerate() {
+            let width = natural.min(left / (count - taken) as f32);
+            if let Some(slot) = widths.get_mut(index) {
+                *slot = width;
+            }
+            left -= width;
+        }
+        widths
     }
 
     /// Paints the moving parts of a chain frame at A/B time `ms`, with the meter showing
