@@ -612,3 +612,50 @@ pub fn render_frame_png(
     }
     canvas.save_png(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(cells: [&str; 3]) -> TableRow {
+        TableRow {
+            accent: 0,
+            cells: cells.map(str::to_owned).to_vec(),
+        }
+    }
+
+    #[test]
+    fn narrow_columns_keep_their_width_and_the_widest_wraps() {
+        let plan = VideoPlan::default();
+        let painter = Painter::new(&plan, &VideoOptions::default(), 0.0).unwrap();
+        let columns = ["Tone", "Loudness", "Character"].map(str::to_owned);
+        let long = "Marshall JCM800 2203 Crunch into a 1960A 4x12 with an SM57 on the edge of the cone, recorded twice";
+        let rows = [
+            row([long, "−14.0 LUFS", "Brighter, more compressed"]),
+            row(["Vox AC30", "−14.0 LUFS", "Darker"]),
+        ];
+        let size = 38.0;
+        let width = 1600.0;
+        let widths = painter.table_widths(&columns, &rows, 3, size, width);
+        let natural = |text: &str| painter.fonts.shape(text, Weight::Regular, size).width;
+        let gaps = 2.0 * painter.u(40.0);
+        assert!(
+            (widths.iter().sum::<f32>() + gaps - width).abs() < 1.0,
+            "{widths:?}"
+        );
+        assert!(widths[1] >= natural("−14.0 LUFS"), "{widths:?}");
+        assert!(
+            widths[2] >= natural("Brighter, more compressed"),
+            "{widths:?}"
+        );
+        assert!(widths[0] < natural(long), "{widths:?}");
+        // Everything fits: every column gets its widest entry and a share of the rest.
+        let short = [row(["Vox AC30", "−14.0 LUFS", "Darker"])];
+        let widths = painter.table_widths(&columns, &short, 3, size, width);
+        assert!(widths[0] >= natural("Vox AC30"));
+        assert!(
+            (widths.iter().sum::<f32>() + gaps - width).abs() < 1.0,
+            "{widths:?}"
+        );
+    }
+}
