@@ -99,12 +99,16 @@ pub struct FixtureError {
 
 const BRUCE: (&str, &str) = ("57af4bb9-80fe-43be-93b3-e3c9e9d92717", "brucew");
 const AKKA: (&str, &str) = ("6d6ff309-f602-412d-8141-253f57be5d50", "akka5");
-const CAB_IRS: [&str; 5] = [
-    "1x12-ac15.wav",
-    "1x12-black-panel.wav",
-    "2x12-ac130.wav",
-    "4x12-classic.wav",
-    "4x12-vintage.wav",
+/// The cab pack's IR files and the names TONE3000 users give such IRs.
+const CAB_IRS: [(&str, &str); 5] = [
+    (
+        "1x12-ac15.wav",
+        "Vox AC15 1x12 Alnico Blue, SM57 on the cap",
+    ),
+    ("1x12-black-panel.wav", "Black Panel 1x12 Jensen C12N, R121"),
+    ("2x12-ac130.wav", "AC130 2x12 Greenback, SM57 off-axis"),
+    ("4x12-classic.wav", "Marshall 1960A 4x12 G12M-25, SM57 edge"),
+    ("4x12-vintage.wav", "4x12 Vintage 30, SM57 + R121 blend"),
 ];
 
 impl Catalogue {
@@ -190,13 +194,12 @@ impl Catalogue {
             Some("custom"),
             Some("custom"),
         )?;
-        for (offset, ir) in (0u64..).zip(CAB_IRS) {
-            let name = ir.trim_end_matches(".wav").replace('-', " ");
+        for (offset, (ir, name)) in (0u64..).zip(CAB_IRS) {
             add(
                 220300 + offset,
                 TONE_CAB_PACK,
                 &bruce,
-                &name,
+                name,
                 &format!("irs/{ir}"),
                 None,
                 None,

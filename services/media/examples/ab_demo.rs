@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use gts_media::assembly::{assemble_ab, find_phrases};
 use gts_media::encode::{write_flac24, write_wav};
 use gts_media::plot::{LevelRow, level_chart, spectrum_plot};
-use gts_media::video::{VideoOptions, cards_from_cues, render_video};
+use gts_media::video::{ChainCard, VideoOptions, VideoPlan, render_video};
 
 const SR: u32 = 48_000;
 
@@ -94,21 +94,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     level_chart(&dir.join("levels.png"), &rows)?;
-    let titles: Vec<String> = chains.iter().map(|(n, _)| (*n).to_owned()).collect();
-    let lines: Vec<Vec<String>> = chains
-        .iter()
-        .map(|(n, _)| vec![format!("NAM: {n} capture"), "IR: 2x12 open back".to_owned()])
-        .collect();
-    let cards = cards_from_cues(&track.cues, &titles, &lines);
-    let opts = VideoOptions {
-        header: Some("Demo shootout".to_owned()),
-        ..VideoOptions::default()
+    let plan = VideoPlan {
+        header: "Demo shootout".to_owned(),
+        chains: chains
+            .iter()
+            .enumerate()
+            .map(|(accent, (name, _))| ChainCard {
+                title: (*name).to_owned(),
+                lines: vec![
+                    format!("NAM: {name} capture"),
+                    "IR: 2x12 open back".to_owned(),
+                ],
+                accent,
+            })
+            .collect(),
+        segments: VideoPlan::segments_from_cues(&track.cues),
+        intro: None,
+        outro: Vec::new(),
     };
     render_video(
         &dir.join("ab.mp4"),
         &dir.join("ab.wav"),
-        &cards,
-        &opts,
+        &plan,
+        &VideoOptions::default(),
+        &|_| {},
         &|| false,
     )?;
     println!(

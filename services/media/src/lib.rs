@@ -1,4 +1,4 @@
-//! # gts-media: A/B assembly, encoders, plots and title-card video
+//! # gts-media: A/B assembly, encoders, plots and the timeline video
 //!
 //! Works on plain mono `f32` buffers (nominal range [-1, 1)); it knows
 //! nothing about NAM, IRs or levelling. Every fallible function returns
@@ -26,18 +26,18 @@
 //! plot::spectrum_plot(path: &Path, curves: &[(String, &[f32])], sample_rate: u32) -> Result<(), MediaError>
 //! plot::level_chart(path: &Path, rows: &[LevelRow]) -> Result<(), MediaError>
 //!     LevelRow { name: String, integrated_lufs: f64, true_peak_dbtp: f64, rms_dbfs: f64 }
-//! video::render_video(out_mp4: &Path, ab_wav: &Path, cards: &[TitleCard], opts: &VideoOptions,
-//!                     cancel: &dyn Fn() -> bool) -> Result<(), MediaError>
-//!     TitleCard { start_ms: f64, end_ms: f64, title: String, lines: Vec<String>, accent: usize }
-//!         (accent = chain index: same colour as that chain's spectrum curve)
-//!     VideoOptions { ffmpeg: PathBuf, width, height: u32, x264_preset: String,
-//!                    audio_bitrate_kbps: u32, max_frame_seconds: f64, header: Option<String> }
-//!     VideoOptions::default(): "ffmpeg" on PATH, 1920×1080, veryfast, 192 kb/s, 2 s, no header.
-//!     Output: H.264 yuv420p VFR + AAC 48 kHz stereo; as long as the WAV; written atomically.
+//! video::render_video(out_mp4: &Path, ab_wav: &Path, plan: &VideoPlan, opts: &VideoOptions,
+//!                     on_progress: &dyn Fn(f32), cancel: &dyn Fn() -> bool) -> Result<VideoReport, MediaError>
+//!     VideoPlan { header, chains: Vec<ChainCard { title, lines, accent }>,
+//!                 segments: Vec<Segment { start_ms, end_ms, chain }>,      // the cue list
+//!                 intro: Option<TimedCard>, outro: Vec<TimedCard> }       // Card::Intro / Card::Table
+//!     VideoOptions::default(): "ffmpeg" on PATH, 1920×1080, 25 fps, veryfast, crf 20, 192 kb/s.
+//!     Output: CFR H.264 High@4.1 yuv420p + AAC 48 kHz stereo, chapters, +faststart; lasts
+//!     intro + audio + outro; written atomically. VideoReport { frames, fps, duration_seconds, chapters }.
 //!     Errors: FfmpegMissing (with the apt-get hint), Ffmpeg { status, stderr_tail }, Cancelled.
-//! video::cards_from_cues(cues: &[Cue], chain_titles: &[String], chain_lines: &[Vec<String>])
-//!     -> Vec<TitleCard>                                 // one card per cue
-//! video::render_card_png(path: &Path, card: &TitleCard, opts: &VideoOptions) -> Result<(), MediaError>
+//! video::chapters(plan, audio_seconds) -> Vec<Chapter>; video::chapters_txt(&[Chapter]) -> String
+//! video::render_frame_png(path, plan, opts, audio_seconds, at_seconds)   // one frame, for previews
+//! text::fonts()?.fit(text, weight, size, min_size, max_width, max_lines) -> TextBlock  // shaped, never cut
 //! plot::smoothed_spectrum(signal: &[f32], sample_rate: u32) -> Vec<(f64, f64)>  // (Hz, dB) points
 //! ```
 //!
@@ -48,7 +48,7 @@
 //! let track = assemble_ab(&[&a, &b, &c], sr, &phrases, 10.0)?;
 //! write_flac24(&dir.join("ab.flac"), &track.samples, sr)?;
 //! write_wav(&dir.join("ab.wav"), &track.samples, sr)?;   // ffmpeg's audio input
-//! render_video(&dir.join("ab.mp4"), &dir.join("ab.wav"), &cards, &VideoOptions::default(), &|| token.is_cancelled())?;
+//! render_video(&dir.join("ab.mp4"), &dir.join("ab.wav"), &plan, &VideoOptions::default(), &|_| {}, &|| token.is_cancelled())?;
 //! ```
 //!
 //! `examples/ab_demo.rs` does all of it end to end:
@@ -56,10 +56,12 @@
 //! Design notes (cut rule, crossfade law, font licence): `docs/media.md`.
 
 pub mod assembly;
+pub mod canvas;
 pub mod encode;
 pub mod error;
 mod font;
 pub mod plot;
+pub mod text;
 pub mod video;
 
 pub use error::MediaError;

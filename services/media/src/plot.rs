@@ -34,6 +34,12 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// Chain `index`'s colour as RGB bytes (the same on plots and video).
+pub fn palette_colour(index: usize) -> [u8; 3] {
+    let c = colour(index);
+    [c.0, c.1, c.2]
+}
+
 pub(crate) fn colour(index: usize) -> RGBColor {
     PALETTE[index % PALETTE.len()]
 }

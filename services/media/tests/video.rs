@@ -1,22 +1,29 @@
-//! Title-card video: ffprobe checks streams and duration; cancellation and
-//! a missing ffmpeg give clean errors. Needs Debian's ffmpeg installed.
+//! The timeline video: ffprobe checks codec, profile, level, constant frame rate, audio,
+//! chapters and `moov` first; frames extracted by ffmpeg at known times show the playhead
+//! where the time says and the segment the cue list says; text is shaped with kerning and
+//! long names are wrapped, never cut; cancellation and a missing ffmpeg give clean errors.
+//! Needs Debian's ffmpeg installed.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the point
 
 mod common;
 
 use std::cell::Cell;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::tone;
 use gts_media::MediaError;
-use gts_media::assembly::{Phrase, assemble_ab};
+use gts_media::assembly::{AbTrack, Phrase, assemble_ab};
 use gts_media::encode::write_wav;
-use gts_media::video::{TitleCard, VideoOptions, cards_from_cues, render_card_png, render_video};
+use gts_media::text::{Weight, clean, fonts};
+use gts_media::video::{
+    Card, ChainCard, StripGeometry, TableRow, TimedCard, VideoOptions, VideoPlan, chapters_txt,
+    render_video,
+};
 
-/// An A/B WAV at 44.1 kHz (so ffmpeg must resample to 48 kHz) and its cards.
-fn ab_fixture(dir: &Path) -> (std::path::PathBuf, Vec<TitleCard>, f64) {
+/// An A/B WAV at 44.1 kHz (so ffmpeg must resample to 48 kHz), its track and a plan.
+fn ab_fixture(dir: &Path) -> (PathBuf, AbTrack, VideoPlan) {
     let sr = 44_100;
     let chains: Vec<Vec<f32>> = [220.0, 330.0, 440.0]
         .iter()
@@ -36,40 +43,29 @@ fn ab_fixture(dir: &Path) -> (std::path::PathBuf, Vec<TitleCard>, f64) {
     let track = assemble_ab(&refs, sr, &phrases, 10.0).unwrap();
     let wav = dir.join("ab.wav");
     write_wav(&wav, &track.samples, sr).unwrap();
-    let titles: Vec<String> = ["Clean Fender", "Plexi crunch", "5150 lead"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-    let lines = vec![
-        vec![
-            "NAM: Twin Reverb (clean)".to_owned(),
-            "IR: 1x12 open back".to_owned(),
-        ],
-        vec![
-            "NAM: JCM800 2203".to_owned(),
-            "IR: 4x12 V30 SM57".to_owned(),
-            "Delay: slapback".to_owned(),
-        ],
-        vec![
-            "NAM: 5150 lead channel".to_owned(),
-            "Reverb: hall".to_owned(),
-        ],
-    ];
-    let cards = cards_from_cues(&track.cues, &titles, &lines);
-    let seconds = track.samples.len() as f64 / f64::from(sr);
-    (wav, cards, seconds)
+    let names = ["Clean Fender", "Plexi crunch", "5150 lead"];
+    let plan = VideoPlan {
+        header: "Three amps".to_owned(),
+        chains: names
+            .iter()
+            .enumerate()
+            .map(|(accent, name)| ChainCard {
+                title: (*name).to_owned(),
+                lines: vec![format!("NAM: {name} capture"), "IR: 4x12 V30".to_owned()],
+                accent,
+            })
+            .collect(),
+        segments: VideoPlan::segments_from_cues(&track.cues),
+        intro: None,
+        outro: Vec::new(),
+    };
+    (wav, track, plan)
 }
 
 fn ffprobe(path: &Path) -> serde_json::Value {
     let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_streams",
-            "-show_format",
-        ])
+        .args(["-v", "error", "-print_format", "json"])
+        .args(["-show_streams", "-show_format", "-show_chapters"])
         .arg(path)
         .output()
         .unwrap();
@@ -77,35 +73,158 @@ fn ffprobe(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+fn number(v: &serde_json::Value) -> f64 {
+    v.as_str().unwrap().parse::<f64>().unwrap()
+}
+
+/// Top-level MP4 box names in file order.
+fn top_level_boxes(path: &Path) -> Vec<String> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut at = 0usize;
+    let mut names = Vec::new();
+    while at + 8 <= bytes.len() {
+        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        names.push(String::from_utf8_lossy(&bytes[at + 4..at + 8]).into_owned());
+        let size = if size == 1 {
+            u64::from_be_bytes(bytes[at + 8..at + 16].try_into().unwrap()) as usize
+        } else {
+            size
+        };
+        if size < 8 {
+            break;
+        }
+        at += size;
+    }
+    names
+}
+
+/// The frame shown at `seconds`, decoded by ffmpeg.
+fn frame_at(mp4: &Path, seconds: f64, out: &Path) -> (u32, u32, Vec<u8>) {
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-ss"])
+        .arg(format!("{seconds:.3}"))
+        .arg("-i")
+        .arg(mp4)
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=in_color_matrix=bt709",
+            "-pix_fmt",
+            "rgb24",
+        ])
+        .arg(out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buffer = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    buffer.truncate(info.buffer_size());
+    (info.width, info.height, buffer)
+}
+
+fn pixel(frame: &(u32, u32, Vec<u8>), x: u32, y: u32) -> [u8; 3] {
+    let at = ((y * frame.0 + x) * 3) as usize;
+    [frame.2[at], frame.2[at + 1], frame.2[at + 2]]
+}
+
 #[test]
-fn video_is_1080p_h264_with_48k_aac_as_long_as_the_audio() {
+fn video_is_cfr_1080p_high_profile_with_aac_chapters_and_moov_first() {
     let dir = tempfile::tempdir().unwrap();
-    let (wav, cards, seconds) = ab_fixture(dir.path());
-    assert_eq!(cards.len(), 6);
+    let (wav, track, mut plan) = ab_fixture(dir.path());
+    plan.intro = Some(TimedCard {
+        card: Card::Intro {
+            title: "Three amps".into(),
+            description: "Which one would you record?".into(),
+            note: "Every tone levelled to −14 LUFS, same DI, same input level".into(),
+        },
+        seconds: 2.0,
+    });
+    plan.outro = vec![TimedCard {
+        card: Card::Table {
+            heading: "Results".into(),
+            columns: vec!["Tone".into(), "Loudness".into()],
+            rows: vec![TableRow {
+                accent: 0,
+                cells: vec!["Clean Fender".into(), "−14.0 LUFS".into()],
+            }],
+        },
+        seconds: 3.0,
+    }];
     let mp4 = dir.path().join("ab.mp4");
-    render_video(&mp4, &wav, &cards, &VideoOptions::default(), &|| false).unwrap();
+    let progress = std::sync::Mutex::new(Vec::new());
+    let report = render_video(
+        &mp4,
+        &wav,
+        &plan,
+        &VideoOptions::default(),
+        &|f| progress.lock().unwrap().push(f),
+        &|| false,
+    )
+    .unwrap();
+    let audio_seconds = track.samples.len() as f64 / 44_100.0;
+    let seconds = 2.0 + audio_seconds + 3.0;
 
     let probe = ffprobe(&mp4);
     let streams = probe["streams"].as_array().unwrap();
     let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
     assert_eq!(video["codec_name"], "h264");
+    assert_eq!(video["profile"], "High");
+    assert!(video["level"].as_i64().unwrap() <= 42, "{}", video["level"]);
     assert_eq!(video["width"], 1920);
     assert_eq!(video["height"], 1080);
     assert_eq!(video["pix_fmt"], "yuv420p");
+    assert_eq!(video["r_frame_rate"], "25/1");
+    assert_eq!(video["avg_frame_rate"], "25/1", "constant frame rate");
+    let frames = number(&video["nb_frames"]);
+    assert_eq!(frames as u64, report.frames);
+    assert!((frames / 25.0 - seconds).abs() <= 0.05, "{frames} frames");
     let audio = streams.iter().find(|s| s["codec_type"] == "audio").unwrap();
     assert_eq!(audio["codec_name"], "aac");
     assert_eq!(audio["sample_rate"], "48000");
-    let number = |v: &serde_json::Value| v.as_str().unwrap().parse::<f64>().unwrap();
     let container = number(&probe["format"]["duration"]);
     assert!(
         (container - seconds).abs() <= 0.05,
-        "mp4 lasts {container} s, audio {seconds} s"
+        "mp4 lasts {container} s, intro + audio + outro {seconds} s"
     );
-    let video_seconds = number(&video["duration"]);
+
+    // Chapters: intro, one per segment, results; the same as chapters.txt.
+    let chapters = probe["chapters"].as_array().unwrap();
+    assert_eq!(chapters.len(), 1 + track.cues.len() + 1);
+    assert_eq!(chapters[0]["tags"]["title"], "Intro");
+    for (chapter, cue) in chapters[1..].iter().zip(&track.cues) {
+        assert_eq!(chapter["tags"]["title"], plan.chains[cue.chain].title);
+        let start = number(&chapter["start_time"]);
+        let expected = if cue.segment == 0 {
+            0.0
+        } else {
+            cue.start_ms / 1000.0
+        };
+        assert!(
+            (start - 2.0 - expected).abs() < 0.002,
+            "{start} vs {expected}"
+        );
+    }
+    assert_eq!(chapters.last().unwrap()["tags"]["title"], "Results");
+    let text = chapters_txt(&report.chapters);
     assert!(
-        (video_seconds - seconds).abs() <= 0.1,
-        "video lasts {video_seconds} s"
+        text.starts_with("0:00 Intro\n0:02 Clean Fender\n"),
+        "{text}"
     );
+    assert_eq!(text.lines().count(), chapters.len());
+
+    let boxes = top_level_boxes(&mp4);
+    let moov = boxes.iter().position(|b| b == "moov").unwrap();
+    let mdat = boxes.iter().position(|b| b == "mdat").unwrap();
+    assert!(moov < mdat, "moov first: {boxes:?}");
+
+    let progress = progress.into_inner().unwrap();
+    assert!(progress.len() >= 3, "progress moves during the encode");
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(progress.last(), Some(&1.0));
+
     // Nothing left behind but the input and the output.
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -116,46 +235,152 @@ fn video_is_1080p_h264_with_48k_aac_as_long_as_the_audio() {
 }
 
 #[test]
-fn cards_render_with_long_text_and_many_lines() {
+fn frames_show_the_playhead_moving_and_the_cued_segment_highlighted() {
     let dir = tempfile::tempdir().unwrap();
-    let card = TitleCard {
-        start_ms: 0.0,
-        end_ms: 1000.0,
-        title: "A title far too long to fit on one line of a 1080p card, really very long"
-            .repeat(2),
-        lines: (0..30)
-            .map(|i| format!("Block {i}: a long description\twith a tab"))
-            .collect(),
-        accent: 3,
+    let (wav, track, plan) = ab_fixture(dir.path());
+    let mp4 = dir.path().join("ab.mp4");
+    let opts = VideoOptions::default();
+    render_video(&mp4, &wav, &plan, &opts, &|_| {}, &|| false).unwrap();
+    let audio_ms = track.samples.len() as f64 / 44.1;
+    let strip = StripGeometry::new(1920, 1080);
+    let background = [18u8, 20, 26];
+    let differs = |p: [u8; 3], q: [u8; 3]| {
+        p.iter()
+            .zip(&q)
+            .map(|(a, b)| (i32::from(*a) - i32::from(*b)).abs())
+            .max()
+            .unwrap()
+            > 40
     };
-    let opts = VideoOptions {
-        header: Some("Shootout: hostile text".to_owned()),
-        ..VideoOptions::default()
-    };
-    let path = dir.path().join("card.png");
-    render_card_png(&path, &card, &opts).unwrap();
-    let bytes = std::fs::read(&path).unwrap();
-    assert_eq!(&bytes[1..4], b"PNG");
-    if let Ok(keep) = std::env::var("GTS_MEDIA_KEEP_PLOTS") {
-        std::fs::copy(&path, Path::new(&keep).join("card_long.png")).unwrap();
+
+    let mut playheads = Vec::new();
+    for (index, cue) in track.cues.iter().enumerate() {
+        // A third of the way into each segment, on a frame boundary.
+        let at_ms = ((cue.start_ms + (cue.end_ms - cue.start_ms) / 3.0) / 40.0).round() * 40.0;
+        let frame = frame_at(
+            &mp4,
+            at_ms / 1000.0,
+            &dir.path().join(format!("f{index}.png")),
+        );
+        assert_eq!((frame.0, frame.1), (1920, 1080));
+
+        // The playhead: the white bar above the strip.
+        let row = (strip.y0 - strip.playhead / 2.0 - strip.highlight / 2.0) as u32;
+        let white: Vec<u32> = (0..1920)
+            .filter(|&x| pixel(&frame, x, row).iter().all(|&c| c > 200))
+            .collect();
+        assert!(!white.is_empty(), "no playhead at {at_ms} ms");
+        let x = f64::from(white.iter().sum::<u32>()) / white.len() as f64;
+        let expected = strip.x_at(at_ms, audio_ms);
+        assert!(
+            (x - expected).abs() <= 4.0,
+            "playhead at {x}, expected {expected}"
+        );
+        playheads.push(x);
+
+        // The highlighted segment reaches below the strip; only the cued one does.
+        let below = (strip.y1 + strip.highlight / 2.0) as u32;
+        let lit: Vec<usize> = track
+            .cues
+            .iter()
+            .enumerate()
+            .filter(|(_, other)| {
+                let x0 = strip.x_at(other.start_ms, audio_ms);
+                let x1 = strip.x_at(other.end_ms, audio_ms);
+                let probe_x = (x0 + (x1 - x0) * 0.8) as u32;
+                differs(pixel(&frame, probe_x, below), background)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(
+            lit,
+            [index],
+            "at {at_ms} ms the cue list says segment {index}"
+        );
+        // In the chain's accent colour.
+        let x0 = strip.x_at(cue.start_ms, audio_ms);
+        let x1 = strip.x_at(cue.end_ms, audio_ms);
+        let lit_pixel = pixel(&frame, (x0 + (x1 - x0) * 0.8) as u32, below);
+        let c = gts_media::plot::palette_colour(cue.chain);
+        assert!(!differs(lit_pixel, c), "{lit_pixel:?} vs accent {c:?}");
     }
+    assert!(
+        playheads.windows(2).all(|w| w[1] > w[0] + 50.0),
+        "the playhead moves: {playheads:?}"
+    );
+}
+
+#[test]
+fn text_is_shaped_with_kerning_and_long_names_wrap_instead_of_being_cut() {
+    let fonts = fonts().unwrap();
+    // DejaVu kerns "AV" and "To": the second glyph sits left of the first's advance.
+    for pair in ["AV", "To"] {
+        let shaped = fonts.shape(pair, Weight::Bold, 100.0);
+        let first: String = pair.chars().take(1).collect();
+        let alone = fonts.shape(&first, Weight::Bold, 100.0).width;
+        assert_eq!(shaped.glyphs.len(), 2);
+        assert!(
+            shaped.glyphs[1].x < alone - 1.0,
+            "{pair}: second glyph at {} vs advance {alone}",
+            shaped.glyphs[1].x
+        );
+    }
+    // No stray gaps (the old cards drew "N AM", "dB TP"): glyphs advance by their own
+    // widths, give or take a kerning adjustment.
+    for word in ["NAM", "dBTP"] {
+        let shaped = fonts.shape(word, Weight::Regular, 50.0);
+        let advances: Vec<f32> = word
+            .chars()
+            .map(|c| fonts.shape(&c.to_string(), Weight::Regular, 50.0).width)
+            .collect();
+        let mut expected = 0.0;
+        for (glyph, advance) in shaped.glyphs.iter().zip(&advances) {
+            assert!(
+                (glyph.x - expected).abs() <= 3.0,
+                "{word}: {} vs {expected}",
+                glyph.x
+            );
+            expected += advance;
+        }
+    }
+    // A long name wraps onto two lines at full size when it can...
+    let name = "Tiny WaveNet, vintage 4x12 with SM57";
+    let block = fonts.fit(name, Weight::Bold, 112.0, 60.0, 1500.0, 2);
+    assert_eq!(block.lines.len(), 2);
+    assert_eq!(block.size, 112.0);
+    assert_eq!(block.joined(), clean(name));
+    assert!(block.lines.iter().all(|l| l.width <= 1500.0));
+    // ...shrinks when two lines are not enough, and never drops a character.
+    let longer = name.repeat(3);
+    let block = fonts.fit(&longer, Weight::Bold, 112.0, 60.0, 1500.0, 2);
+    assert!(block.size < 112.0);
+    assert_eq!(block.joined(), clean(&longer));
+    let one_word = "x".repeat(500);
+    let block = fonts.fit(&one_word, Weight::Bold, 112.0, 60.0, 1500.0, 2);
+    assert_eq!(block.joined().replace(' ', ""), one_word);
 }
 
 #[test]
 fn cancelling_kills_ffmpeg_and_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
-    let (wav, cards, _) = ab_fixture(dir.path());
+    let (wav, _, plan) = ab_fixture(dir.path());
     let mp4 = dir.path().join("ab.mp4");
-    // One call per shot while drawing the cards (6 cards, no gaps), then the
-    // first poll right after ffmpeg starts: cancel there.
+    // Cancel after ten frames were written.
     let calls = Cell::new(0);
     let cancel = || {
         calls.set(calls.get() + 1);
-        calls.get() > cards.len()
+        calls.get() > 10
     };
-    let result = render_video(&mp4, &wav, &cards, &VideoOptions::default(), &cancel);
+    let result = render_video(
+        &mp4,
+        &wav,
+        &plan,
+        &VideoOptions::default(),
+        &|_| {},
+        &cancel,
+    );
     assert!(matches!(result, Err(MediaError::Cancelled)), "{result:?}");
-    assert_eq!(calls.get(), cards.len() + 1, "cancelled while ffmpeg ran");
+    assert_eq!(calls.get(), 11, "cancelled while frames were written");
     assert!(!mp4.exists());
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
@@ -167,12 +392,19 @@ fn cancelling_kills_ffmpeg_and_leaves_no_file() {
 #[test]
 fn a_missing_ffmpeg_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (wav, cards, _) = ab_fixture(dir.path());
+    let (wav, _, plan) = ab_fixture(dir.path());
     let opts = VideoOptions {
         ffmpeg: "/nonexistent/ffmpeg".into(),
         ..VideoOptions::default()
     };
-    let result = render_video(&dir.path().join("x.mp4"), &wav, &cards, &opts, &|| false);
+    let result = render_video(
+        &dir.path().join("x.mp4"),
+        &wav,
+        &plan,
+        &opts,
+        &|_| {},
+        &|| false,
+    );
     let Err(error @ MediaError::FfmpegMissing(_)) = result else {
         panic!("expected FfmpegMissing, got {result:?}");
     };
@@ -180,43 +412,57 @@ fn a_missing_ffmpeg_is_a_clear_error() {
 }
 
 #[test]
-fn bad_audio_and_odd_cards_are_handled() {
+fn bad_audio_bad_options_and_odd_segments_are_handled() {
     let dir = tempfile::tempdir().unwrap();
     let not_wav = dir.path().join("noise.wav");
     std::fs::write(&not_wav, b"not a wav file").unwrap();
+    let plan = VideoPlan::default();
     let result = render_video(
         &dir.path().join("x.mp4"),
         &not_wav,
-        &[],
+        &plan,
         &VideoOptions::default(),
+        &|_| {},
         &|| false,
     );
     assert!(matches!(result, Err(MediaError::Wav(_))), "{result:?}");
-
-    // Cards out of order, overlapping, past the end, NaN: still a valid video
-    // exactly as long as the audio.
-    let (wav, _, seconds) = ab_fixture(dir.path());
-    let card = |start_ms: f64, end_ms: f64| TitleCard {
-        start_ms,
-        end_ms,
-        title: format!("{start_ms}"),
-        lines: Vec::new(),
-        accent: 0,
+    let (wav, track, mut plan) = ab_fixture(dir.path());
+    let opts = VideoOptions {
+        fps: 60,
+        ..VideoOptions::default()
     };
-    let cards = [
-        card(4000.0, 99_000.0),
-        card(500.0, 2500.0),
-        card(2000.0, 3000.0),
-        card(f64::NAN, 1.0),
-    ];
+    let result = render_video(
+        &dir.path().join("x.mp4"),
+        &wav,
+        &plan,
+        &opts,
+        &|_| {},
+        &|| false,
+    );
+    assert!(
+        matches!(result, Err(MediaError::InvalidInput(_))),
+        "{result:?}"
+    );
+
+    // Segments out of order, overlapping, past the end, NaN, naming a missing chain:
+    // still a valid video exactly as long as the audio.
+    plan.segments.reverse();
+    plan.segments[0].end_ms = 99_000.0;
+    plan.segments[1].start_ms = f64::NAN;
+    plan.segments[2].chain = 40;
     let mp4 = dir.path().join("odd.mp4");
-    render_video(&mp4, &wav, &cards, &VideoOptions::default(), &|| false).unwrap();
+    render_video(
+        &mp4,
+        &wav,
+        &plan,
+        &VideoOptions::default(),
+        &|_| {},
+        &|| false,
+    )
+    .unwrap();
     let probe = ffprobe(&mp4);
-    let duration: f64 = probe["format"]["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let duration = number(&probe["format"]["duration"]);
+    let seconds = track.samples.len() as f64 / 44_100.0;
     assert!(
         (duration - seconds).abs() <= 0.05,
         "{duration} vs {seconds}"

@@ -1,11 +1,13 @@
 //! Artifact writing: per-chain audio, the A/B comparison with its cue list, plots, video.
 //!
 //! Contract: everything goes into the output directory under fixed names
-//! (`chain-NN-<slug>.flac|.wav`, `ab.flac`, `ab.wav`, `cues.json`, `spectrum.png`,
-//! `levels.png`, `ab.mp4`), so the same spec renders to the same file set and the same
-//! audio bytes. The phrases are cut on the levelled DI timeline padded with the tail (so
-//! the last phrase lets every chain ring out); encoding, assembly, plots and video are
-//! gts-media's, this module only drives it and lists what was written.
+//! (`chain-NN-<slug>.flac|.wav`, `ab.flac`, `ab.wav`, `cues.json`, `chapters.txt`,
+//! `spectrum.png`, `levels.png`, `ab.mp4`), so the same spec renders to the same file set
+//! and the same audio bytes. The phrases are cut on the levelled DI timeline padded with
+//! the tail (so the last phrase lets every chain ring out); in blind mode the chains play
+//! in the seeded shuffled order ([`crate::presentation`]), and cues still name spec
+//! chain indices. Encoding, assembly, plots and video are gts-media's, this module only
+//! drives it and lists what was written.
 
 use std::path::Path;
 
@@ -13,7 +15,7 @@ use gts_media::MediaError;
 use gts_media::assembly::{assemble_ab, find_phrases};
 use gts_media::encode::{write_flac24, write_wav};
 use gts_media::plot::{LevelRow, level_chart, spectrum_plot};
-use gts_media::video::{VideoOptions, cards_from_cues, render_video};
+use gts_media::video::{VideoOptions, chapters_txt, render_video};
 
 use crate::error::{RenderError, Result};
 use crate::pipeline::{Artifact, RenderedShootout};
@@ -24,6 +26,8 @@ use crate::spec::ShootoutSpec;
 pub const CROSSFADE_MS: f32 = 10.0;
 /// File name of the cue list.
 pub const CUES_FILE: &str = "cues.json";
+/// File name of the YouTube chapter list.
+pub const CHAPTERS_FILE: &str = "chapters.txt";
 
 fn media_error(artifact: &str) -> impl Fn(MediaError) -> RenderError + '_ {
     move |error| match error {
@@ -69,7 +73,15 @@ pub fn write_artifacts(
 ) -> Result<Vec<Artifact>> {
     let rate = rendered.sample_rate;
     let mut artifacts = Vec::new();
-    let steps = (rendered.chain_audio.len() + 3 + usize::from(spec.output.video)) as f32;
+    // Drawing and encoding the video takes about six times as long as everything else
+    // here (docs/benchmarks.md), so it gets six sevenths of the bar.
+    let base_steps = (rendered.chain_audio.len() + 3) as f32;
+    let video_steps = if spec.output.video {
+        base_steps * 6.0
+    } else {
+        0.0
+    };
+    let steps = base_steps + video_steps;
     let mut step = 0.0f32;
     let advance = |artifacts_done: &mut f32| {
         *artifacts_done += 1.0;
@@ -111,9 +123,16 @@ pub fn write_artifacts(
     let mut timeline = rendered.di.clone();
     timeline.resize(timeline.len() + tail, 0.0);
     let phrases = find_phrases(&timeline, rate, spec.output.phrase_seconds as f32);
-    let chains: Vec<&[f32]> = rendered.chain_audio.iter().map(Vec::as_slice).collect();
-    let track =
+    let order = crate::presentation::play_order(spec, &rendered.inputs);
+    let chains: Vec<&[f32]> = order
+        .iter()
+        .filter_map(|&index| rendered.chain_audio.get(index).map(Vec::as_slice))
+        .collect();
+    let mut track =
         assemble_ab(&chains, rate, &phrases, CROSSFADE_MS).map_err(media_error("A/B track"))?;
+    for cue in &mut track.cues {
+        cue.chain = order.get(cue.chain).copied().unwrap_or(cue.chain);
+    }
     for (file, kind) in [("ab.flac", "ab_flac"), ("ab.wav", "ab_wav")] {
         let path = out_dir.join(file);
         let result = if kind == "ab_flac" {
@@ -135,6 +154,16 @@ pub fn write_artifacts(
         kind: "cues".into(),
         chain: None,
         file: CUES_FILE.into(),
+    });
+    let (plan, record) =
+        crate::presentation::plan(spec, &rendered.chains, &rendered.inputs, &track.cues);
+    let chapters_path = out_dir.join(CHAPTERS_FILE);
+    std::fs::write(&chapters_path, chapters_txt(&record.chapters))
+        .map_err(|e| RenderError::io(&chapters_path, e))?;
+    artifacts.push(Artifact {
+        kind: "chapters_txt".into(),
+        chain: None,
+        file: CHAPTERS_FILE.into(),
     });
     advance(&mut step);
 
@@ -174,33 +203,16 @@ pub fn write_artifacts(
 
     if spec.output.video {
         cancel.check()?;
-        let titles: Vec<String> = rendered.chains.iter().map(|c| c.name.clone()).collect();
-        let lines: Vec<Vec<String>> = rendered
-            .chains
-            .iter()
-            .map(|c| {
-                let mut lines = c.blocks.clone();
-                if c.blocks.is_empty() {
-                    lines.push("DI only".into());
-                }
-                lines.push(c.input.describe(spec.output.input_level_dbfs));
-                lines.push(format!(
-                    "{:.1} LUFS, {:.1} dBTP",
-                    c.level.output_lufs, c.level.true_peak_dbtp
-                ));
-                lines
-            })
-            .collect();
-        let cards = cards_from_cues(&track.cues, &titles, &lines);
-        let options = VideoOptions {
-            header: Some(spec.name.clone()),
-            ..VideoOptions::default()
+        let done = step;
+        let video_progress = |fraction: f32| {
+            on_progress(((done + fraction * video_steps) / steps).min(1.0));
         };
         render_video(
             &out_dir.join("ab.mp4"),
             &out_dir.join("ab.wav"),
-            &cards,
-            &options,
+            &plan,
+            &VideoOptions::default(),
+            &video_progress,
             &|| cancel.is_cancelled(),
         )
         .map_err(media_error("ab.mp4"))?;
@@ -209,7 +221,7 @@ pub fn write_artifacts(
             chain: None,
             file: "ab.mp4".into(),
         });
-        advance(&mut step);
+        on_progress(1.0);
     }
     Ok(artifacts)
 }

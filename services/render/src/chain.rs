@@ -255,6 +255,7 @@ fn apply_block(
             Block::Nam {
                 input_gain_db,
                 path: _model_path,
+                ..
             },
             Prepared::Nam(amp),
         ) => {

@@ -207,6 +207,7 @@ mod tests {
             blocks: vec![Block::Nam {
                 path: path.to_path_buf(),
                 input_gain_db,
+                gear: None,
             }],
         };
         let models = [

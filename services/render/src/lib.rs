@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod nam;
 pub mod nam_metadata;
 pub mod pipeline;
+pub mod presentation;
 pub mod progress;
 pub mod resample;
 pub mod spec;
@@ -39,4 +40,6 @@ pub use pipeline::{
     render_shootout, render_shootout_with,
 };
 pub use progress::{CancelToken, NoProgress, Progress, ProgressSink, Stage};
-pub use spec::{Block, ChainSpec, DiTrack, InputLevelMode, OutputOptions, ShootoutSpec};
+pub use spec::{
+    Block, ChainSpec, DiTrack, GearInfo, InputLevelMode, OutputOptions, ShootoutSpec, VideoStyle,
+};

@@ -3,7 +3,8 @@
 //! Contract: the manifest holds the engine and crate versions, the full spec (with the
 //! paths used), the SHA-256 and size of every input file, the derived values (DI gains,
 //! tail, processing rates), the levelling outcome, metrics, evaluation, cue list and
-//! artifact list. It holds no timestamps, so the same render writes the same manifest.
+//! artifact list, and what the video presented (cards, chapters, the blind shuffle's seed
+//! and letters). It holds no timestamps, so the same render writes the same manifest.
 //! [`Manifest::load_spec`] reads one back and refuses it if any input file changed.
 
 use std::collections::BTreeMap;
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{RenderError, Result};
 use crate::pipeline::{Artifact, ChainReport, DiReport, RenderReport, RenderedShootout};
+use crate::presentation::PresentationRecord;
 use crate::spec::{Block, ShootoutSpec};
 use crate::versions::{CRATE_VERSIONS, ENGINE_VERSION};
 
@@ -62,6 +64,9 @@ pub struct Manifest {
     /// The A/B cue list, when one was assembled.
     #[serde(default)]
     pub cues: serde_json::Value,
+    /// What the video and chapters showed (cards, chapters, blind letters and seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentation: Option<PresentationRecord>,
 }
 
 /// SHA-256 and size of a file.
@@ -125,6 +130,9 @@ pub fn write_manifest(
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or(serde_json::Value::Null);
+    let presentation = serde_json::from_value::<Vec<gts_media::assembly::Cue>>(cues.clone())
+        .ok()
+        .map(|list| crate::presentation::plan(spec, &rendered.chains, &rendered.inputs, &list).1);
     let manifest = Manifest {
         format: 1,
         engine: "gts-render".into(),
@@ -141,6 +149,7 @@ pub fn write_manifest(
         chains: rendered.chains.clone(),
         artifacts: report.artifacts.clone(),
         cues,
+        presentation,
     };
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| RenderError::InvalidSpec(format!("manifest not serialisable: {e}")))?;
@@ -163,6 +172,11 @@ impl Manifest {
                 )));
             }
         }
-        Ok(manifest.spec)
+        let mut spec = manifest.spec;
+        // A blind render from the manifest shuffles as the recorded one did.
+        if let Some(blind) = manifest.presentation.and_then(|p| p.blind) {
+            spec.output.video_style.blind_seed = Some(blind.seed);
+        }
+        Ok(spec)
     }
 }

@@ -682,6 +682,15 @@ pub fn render_shootout_with(
     cancel: &CancelToken,
     options: &RenderOptions,
 ) -> Result<RenderReport> {
+    // With a video the artifacts take most of the wall time, so most of the bar.
+    let artifacts_start = LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE;
+    let share = crate::progress::VIDEO_ARTIFACTS_SHARE;
+    let weighted = crate::progress::Reweighted::new(progress, artifacts_start, share);
+    let progress: &dyn ProgressSink = if spec.output.video {
+        &weighted
+    } else {
+        progress
+    };
     let rendered = render_chains_with(spec, progress, cancel, options)?;
     std::fs::create_dir_all(out_dir).map_err(|e| RenderError::io(out_dir, e))?;
     let tracker = ProgressTracker::new(progress, spec.chains.len());

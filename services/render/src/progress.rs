@@ -51,6 +51,53 @@ pub trait ProgressSink: Sync {
     fn report(&self, progress: Progress);
 }
 
+/// Share of the overall bar the artifacts stage gets when a video is written: drawing
+/// and encoding it takes about four fifths of a render's wall time (docs/benchmarks.md),
+/// so the bar keeps moving at an even pace through the encode.
+pub const VIDEO_ARTIFACTS_SHARE: f32 = 0.75;
+
+/// Forwards to `sink` with `overall` re-weighted so that the artifacts stage, which the
+/// pipeline starts at `artifacts_start`, takes `artifacts_share` of the bar (monotonic,
+/// 0 and 1 kept).
+pub(crate) struct Reweighted<'a> {
+    sink: &'a dyn ProgressSink,
+    artifacts_start: f32,
+    artifacts_share: f32,
+}
+
+impl<'a> Reweighted<'a> {
+    pub(crate) fn new(
+        sink: &'a dyn ProgressSink,
+        artifacts_start: f32,
+        artifacts_share: f32,
+    ) -> Self {
+        Self {
+            sink,
+            artifacts_start: artifacts_start.clamp(0.01, 0.99),
+            artifacts_share: artifacts_share.clamp(0.01, 0.99),
+        }
+    }
+
+    fn map(&self, overall: f32) -> f32 {
+        let before = 1.0 - self.artifacts_share;
+        let overall = overall.clamp(0.0, 1.0);
+        if overall <= self.artifacts_start {
+            overall / self.artifacts_start * before
+        } else {
+            before
+                + (overall - self.artifacts_start) / (1.0 - self.artifacts_start)
+                    * self.artifacts_share
+        }
+    }
+}
+
+impl ProgressSink for Reweighted<'_> {
+    fn report(&self, mut progress: Progress) {
+        progress.overall = self.map(progress.overall);
+        self.sink.report(progress);
+    }
+}
+
 /// A sink that discards everything.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoProgress;
@@ -103,5 +150,45 @@ impl CancelToken {
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Last(Mutex<Vec<f32>>);
+
+    impl ProgressSink for Last {
+        fn report(&self, progress: Progress) {
+            self.0.lock().unwrap().push(progress.overall);
+        }
+    }
+
+    #[test]
+    fn reweighting_gives_the_artifacts_their_share_and_stays_monotonic() {
+        let last = Last(Mutex::new(Vec::new()));
+        let sink = Reweighted::new(&last, 0.9, 0.75);
+        let inputs: Vec<f32> = (0..=100).map(|i| i as f32 / 100.0).collect();
+        for &overall in &inputs {
+            sink.report(Progress {
+                stage: Stage::Artifacts,
+                chain: None,
+                chain_count: 1,
+                fraction: 0.0,
+                overall,
+            });
+        }
+        let seen = last.0.lock().unwrap();
+        assert_eq!(seen.first().copied(), Some(0.0));
+        assert!(
+            (seen[90] - 0.25).abs() < 1e-6,
+            "artifacts start at 25 %: {}",
+            seen[90]
+        );
+        assert!((seen[95] - 0.625).abs() < 1e-5, "{}", seen[95]);
+        assert_eq!(seen.last().copied(), Some(1.0));
+        assert!(seen.windows(2).all(|w| w[0] < w[1]));
     }
 }

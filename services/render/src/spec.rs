@@ -14,6 +14,7 @@ use crate::dsp::delay::DelayParams;
 use crate::dsp::reverb::{ReverbParams, ReverbPreset};
 use crate::error::{RenderError, Result};
 use crate::limits::{self, Limit};
+pub use crate::presentation::{GearInfo, VideoStyle};
 
 /// A whole shootout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,6 +102,9 @@ pub enum Block {
         /// Gain before the model, dB.
         #[serde(default)]
         input_gain_db: f64,
+        /// What to call it (tone, model, author); the file name when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gear: Option<GearInfo>,
     },
     /// A cabinet impulse response.
     Cabinet {
@@ -109,6 +113,9 @@ pub enum Block {
         /// Wet mix 0..=1.
         #[serde(default = "default_one")]
         mix: f64,
+        /// What to call it; the file name when absent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gear: Option<GearInfo>,
     },
     /// A high-pass filter.
     HighPass {
@@ -202,11 +209,25 @@ impl Block {
             Self::Nam {
                 path,
                 input_gain_db,
+                gear,
             } => {
-                format!("NAM {} (input {input_gain_db:+.1} dB)", file(path))
+                let name = gear.as_ref().map_or_else(|| file(path), GearInfo::line);
+                let kind = gear
+                    .as_ref()
+                    .map_or_else(|| "NAM".into(), |g| g.kind_label("NAM"));
+                if *input_gain_db == 0.0 {
+                    format!("{kind}: {name}")
+                } else {
+                    format!("{kind}: {name} (input {input_gain_db:+.1} dB)")
+                }
             }
-            Self::Cabinet { path, mix } => {
-                format!("Cab IR {} ({:.0}% wet)", file(path), mix * 100.0)
+            Self::Cabinet { path, mix, gear } => {
+                let name = gear.as_ref().map_or_else(|| file(path), GearInfo::line);
+                if *mix >= 1.0 {
+                    format!("Cab IR: {name}")
+                } else {
+                    format!("Cab IR: {name} ({:.0}% wet)", mix * 100.0)
+                }
             }
             Self::HighPass { frequency_hz } => format!("High-pass {frequency_hz:.0} Hz"),
             Self::Eq {
@@ -309,6 +330,9 @@ pub struct OutputOptions {
     /// Silence between consecutive DI tracks, seconds (0..=5).
     #[serde(default = "default_gap")]
     pub di_gap_seconds: f64,
+    /// How the video is presented: intro, outro, blind mode.
+    #[serde(default)]
+    pub video_style: VideoStyle,
 }
 
 impl Default for OutputOptions {
@@ -322,6 +346,7 @@ impl Default for OutputOptions {
             video: true,
             sample_rate: default_rate(),
             di_gap_seconds: default_gap(),
+            video_style: VideoStyle::default(),
         }
     }
 }
@@ -595,7 +620,7 @@ video = false
         let reverb = spec.chains[0].blocks[4].reverb_params().unwrap();
         assert!(reverb.spring && reverb.mix == 0.3);
         assert!(
-            matches!(&spec.chains[0].blocks[1], Block::Cabinet { path, mix } if *mix == 0.8 && path.ends_with("irs/4x12.wav"))
+            matches!(&spec.chains[0].blocks[1], Block::Cabinet { path, mix, .. } if *mix == 0.8 && path.ends_with("irs/4x12.wav"))
         );
     }
 

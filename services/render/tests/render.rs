@@ -462,6 +462,7 @@ fn single_model_spec(dir: &Path, head_scale: f64, input_gain_db: f64) -> Shootou
     spec.chains[0].blocks = vec![gts_render::Block::Nam {
         path: model,
         input_gain_db,
+        gear: None,
     }];
     spec
 }
@@ -508,6 +509,7 @@ fn a_model_that_outputs_silence_renders_with_a_note() {
     spec.chains[1].blocks[0] = gts_render::Block::Nam {
         path: model,
         input_gain_db: 0.0,
+        gear: None,
     };
     spec.chains[1].blocks.truncate(1);
     let rendered = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
@@ -535,12 +537,14 @@ fn models_at_other_rates_are_fed_at_their_own_rate() {
     spec.chains[0].blocks[0] = gts_render::Block::Nam {
         path: at_44k1.clone(),
         input_gain_db: 0.0,
+        gear: None,
     };
     spec.chains[1].blocks.insert(
         1,
         gts_render::Block::Nam {
             path: at_44k1,
             input_gain_db: 0.0,
+            gear: None,
         },
     );
     let rendered = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();

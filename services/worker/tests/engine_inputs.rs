@@ -144,6 +144,7 @@ fn spec(sources: Vec<Source>, di: Vec<ObjectStoreRef>) -> RenderSpec {
                 source: Some(ResolvedSource {
                     source: Some(source),
                 }),
+                display: None,
             })
             .collect(),
         resolved_at: None,

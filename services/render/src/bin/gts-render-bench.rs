@@ -7,7 +7,8 @@
 //! ratio; the standard WaveNet with pre-roll, one-piece and segmented; one whole chain
 //! on one core and on every core; the chain without its NAM block; and 4-chain
 //! shootouts on every core (one shared NAM pass, four NAM passes, and with every
-//! artifact including the MP4).
+//! artifact including the MP4); then the video of that shootout alone (frames drawn
+//! and encoded, as a ratio of its duration, against ffmpeg encoding a still picture).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -223,13 +224,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         toml
     };
+    let mut rendered = None;
     for (label, gains) in [
         ("same amp, four cabs", [0.0; 4]),
         ("four input gains", [-3.0, 0.0, 3.0, 6.0]),
     ] {
         let spec = ShootoutSpec::from_toml_str(&four_chains(gains), &dir)?;
         let started = Instant::now();
-        render_chains(&spec, &NoProgress, &CancelToken::new())?;
+        rendered = Some(render_chains(&spec, &NoProgress, &CancelToken::new())?);
         let shootout_seconds = started.elapsed().as_secs_f64();
         println!(
             "4-chain x {seconds:.0} s shootout ({label}), {cores} core(s), audio only: {shootout_seconds:.2} s wall"
@@ -246,6 +248,88 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "4-chain x {seconds:.0} s shootout (four input gains), {cores} core(s), every artifact incl. the MP4: {full_seconds:.2} s wall"
     );
+    if let Some(rendered) = &rendered {
+        video_timing(&spec, rendered, &dir)?;
+    }
     std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// 4. The video of the 4-chain shootout: A/B assembly, then frames drawn in Rust and
+///    encoded by ffmpeg (the two overlap), timed together against the video's duration.
+fn video_timing(
+    spec: &ShootoutSpec,
+    rendered: &gts_render::RenderedShootout,
+    dir: &Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use gts_media::assembly::{assemble_ab, find_phrases};
+    use gts_media::video::{VideoOptions, render_video};
+
+    let rate = rendered.sample_rate;
+    let chains: Vec<&[f32]> = rendered.chain_audio.iter().map(Vec::as_slice).collect();
+    let phrases = find_phrases(&rendered.di, rate, spec.output.phrase_seconds as f32);
+    let track = assemble_ab(&chains, rate, &phrases, gts_render::artifacts::CROSSFADE_MS)?;
+    let wav = dir.join("ab.wav");
+    gts_media::encode::write_wav(&wav, &track.samples, rate)?;
+    // The bench spec turns the video off for the audio figures; the plan wants it on.
+    let mut spec = spec.clone();
+    spec.output.video = true;
+    let (plan, _) =
+        gts_render::presentation::plan(&spec, &rendered.chains, &rendered.inputs, &track.cues);
+    let started = Instant::now();
+    let report = render_video(
+        &dir.join("ab.mp4"),
+        &wav,
+        &plan,
+        &VideoOptions::default(),
+        &|_| {},
+        &|| false,
+    )?;
+    let video_seconds = started.elapsed().as_secs_f64();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Reference in the same run: ffmpeg alone encoding a still 1080p picture as long, with
+    // the same x264 settings (the encoder's floor, no drawing and no pipe).
+    let started = Instant::now();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "color=c=0x12141a:s=1920x1080:r=25:d={:.3}",
+            report.duration_seconds
+        ))
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-tune",
+            "stillimage",
+        ])
+        .args([
+            "-profile:v",
+            "high",
+            "-pix_fmt",
+            "yuv420p",
+            "-f",
+            "null",
+            "-",
+        ])
+        .status()?;
+    let reference_seconds = started.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err("the ffmpeg reference encode failed".into());
+    }
+    println!(
+        "Reference: ffmpeg encoding a still 1080p picture for {:.1} s with the same x264 settings: {reference_seconds:.2} s wall, {:.2}x the duration",
+        report.duration_seconds,
+        reference_seconds / report.duration_seconds
+    );
+    println!(
+        "Video of the 4-chain shootout ({:.1} s, {} frames at {} fps, 1920x1080, intro and outro cards), {cores} core(s): {video_seconds:.2} s wall drawing + encoding, {:.2}x the video's duration, {:.2}x the reference",
+        report.duration_seconds,
+        report.frames,
+        report.fps,
+        video_seconds / report.duration_seconds,
+        video_seconds / reference_seconds
+    );
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `gts-render <shootout.toml | manifest.json> [--out DIR] [--no-video]`
+//! `gts-render <shootout.toml | manifest.json> [--out DIR] [--no-video] [--blind]`
 //! `gts-render synth-di <out.wav> [SECONDS] [RATE]`
 //!
 //! Renders a shootout offline with a progress bar and prints where the artifacts are.
@@ -40,12 +40,14 @@ struct Args {
     input: PathBuf,
     out: Option<PathBuf>,
     no_video: bool,
+    blind: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut input = None;
     let mut out = None;
     let mut no_video = false;
+    let mut blind = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -53,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
                 out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?))
             }
             "--no-video" => no_video = true,
+            "--blind" => blind = true,
             "--help" | "-h" => return Err(String::new()),
             other if input.is_none() && !other.starts_with('-') => {
                 input = Some(PathBuf::from(other))
@@ -64,6 +67,7 @@ fn parse_args() -> Result<Args, String> {
         input: input.ok_or("missing <shootout.toml>")?,
         out,
         no_video,
+        blind,
     })
 }
 
@@ -114,7 +118,9 @@ fn main() -> ExitCode {
             if !message.is_empty() {
                 eprintln!("error: {message}");
             }
-            eprintln!("usage: gts-render <shootout.toml | manifest.json> [--out DIR] [--no-video]");
+            eprintln!(
+                "usage: gts-render <shootout.toml | manifest.json> [--out DIR] [--no-video] [--blind]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -131,6 +137,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.blind {
+        spec.output.video_style.blind = true;
+    }
     if args.no_video {
         spec.output.video = false;
     }

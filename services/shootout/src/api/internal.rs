@@ -6,16 +6,20 @@
 //! blob's SHA-256 and size, which the worker verifies) for uploads, or a TONE3000 model
 //! download (its `model_url`, read from TONE3000 with the user's token and cached briefly) for
 //! library models. A referenced asset that has vanished, or a library model that is not part
-//! of the tone the block names, is FAILED_PRECONDITION.
+//! of the tone the block names, is FAILED_PRECONDITION. Every resolved block also carries its
+//! display metadata (tone title, model name, size, architecture, makes, author; or the
+//! upload's file name), so the render names gear, never ids; a tone whose details cannot be
+//! read falls back to the model's name rather than failing the render.
 
 use std::collections::HashMap;
 
 use chrono::Utc;
 use gts_common::identity::require_service;
 use gts_proto::v1::{
-    GetRenderSpecRequest, GetRenderSpecResponse, Model, ModelSource, ObjectStoreRef, RenderSpec,
-    ResolvedBlockSource, ResolvedDiTrack, ResolvedSource, Tone3000Download, block::Kind,
-    model_source::Source, resolved_source, shootout_internal_server::ShootoutInternal,
+    ArchitectureVersion, BlockDisplay, GetRenderSpecRequest, GetRenderSpecResponse,
+    GetToneResponse, Model, ModelSize, ModelSource, ObjectStoreRef, RenderSpec,
+    ResolvedBlockSource, ResolvedDiTrack, ResolvedSource, Tone, Tone3000Download, ToneGear,
+    block::Kind, model_source::Source, resolved_source, shootout_internal_server::ShootoutInternal,
 };
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
@@ -40,14 +44,14 @@ impl ShootoutInternalApi {
         Self { db, library }
     }
 
-    /// The download URL of library model `model_id` of `tone_id`, as `owner` sees it.
-    async fn model_url(
+    /// Library model `model_id` of `tone_id` (with its download URL), as `owner` sees it.
+    async fn library_model(
         &self,
         client: &mut Option<tone3000::Client>,
         owner: Uuid,
         tone_id: u64,
         model_id: u64,
-    ) -> Result<String, ShootoutError> {
+    ) -> Result<Model, ShootoutError> {
         let params = model_id.to_string();
         let model: Model = match self.library.cached(owner, "model", &params).await {
             Some(model) => model,
@@ -80,7 +84,83 @@ impl ShootoutInternalApi {
                 model.tone_id
             )));
         }
-        Ok(model.model_url)
+        Ok(model)
+    }
+
+    /// Tone `tone_id` as `owner` sees it (shares the library's cache of GetTone answers),
+    /// or `None` when it cannot be read: it only names things.
+    async fn library_tone(
+        &self,
+        client: &mut Option<tone3000::Client>,
+        owner: Uuid,
+        tone_id: u64,
+    ) -> Option<Tone> {
+        let params = tone_id.to_string();
+        if let Some(hit) = self
+            .library
+            .cached::<GetToneResponse>(owner, "tone", &params)
+            .await
+        {
+            return hit.tone;
+        }
+        if client.is_none() {
+            *client = self.library.client_for(owner).await.ok();
+        }
+        let tone = match client.as_ref()?.tone(tone3000::ToneId(tone_id)).await {
+            Ok(tone) => convert::tone(tone),
+            Err(error) => {
+                tracing::warn!(tone_id, %error, "TONE3000 tone details unavailable; naming by model");
+                return None;
+            }
+        };
+        let answer = GetToneResponse { tone: Some(tone) };
+        self.library.remember(owner, "tone", &params, &answer).await;
+        answer.tone
+    }
+}
+
+/// An enum's proto name without its prefix, in lower case: `TONE_GEAR_AMP` → `amp`.
+fn enum_word(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_lowercase()
+        .replace('_', " ")
+}
+
+/// What a library model is called: its tone's title, its own name and details.
+fn library_display(model: &Model, tone: Option<&Tone>) -> BlockDisplay {
+    let size = ModelSize::try_from(model.size)
+        .ok()
+        .filter(|s| *s != ModelSize::Unspecified)
+        .map(|s| enum_word(s.as_str_name(), "MODEL_SIZE_"))
+        .unwrap_or_default();
+    let architecture = match ArchitectureVersion::try_from(model.architecture_version) {
+        Ok(ArchitectureVersion::A1) => "A1".to_owned(),
+        Ok(ArchitectureVersion::A2) => "A2".to_owned(),
+        Ok(ArchitectureVersion::Custom) => "custom".to_owned(),
+        _ => String::new(),
+    };
+    BlockDisplay {
+        name: tone.map_or_else(|| model.name.clone(), |t| t.title.clone()),
+        model_name: if tone.is_some() {
+            model.name.clone()
+        } else {
+            String::new()
+        },
+        gear: tone
+            .and_then(|t| ToneGear::try_from(t.gear).ok())
+            .filter(|g| *g != ToneGear::Unspecified)
+            .map(|g| enum_word(g.as_str_name(), "TONE_GEAR_"))
+            .unwrap_or_default(),
+        size,
+        architecture,
+        makes: tone
+            .map(|t| t.makes.iter().map(|m| m.name.clone()).collect())
+            .unwrap_or_default(),
+        author: tone
+            .and_then(|t| t.user.as_ref())
+            .map(|u| u.username.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -186,24 +266,33 @@ impl ShootoutInternal for ShootoutInternalApi {
         let mut block_sources = Vec::with_capacity(sources.len());
         let mut tone3000_client = None;
         for (chain_id, block_id, source) in sources {
-            let resolved = match &source.source {
-                Some(Source::AssetId(asset_id)) => resolved_source::Source::ObjectStoreKey(
-                    blobs
-                        .get(asset_id)
-                        .ok_or_else(|| missing(asset_id))?
-                        .object
-                        .clone(),
-                ),
+            let (resolved, display) = match &source.source {
+                Some(Source::AssetId(asset_id)) => {
+                    let blob = blobs.get(asset_id).ok_or_else(|| missing(asset_id))?;
+                    (
+                        resolved_source::Source::ObjectStoreKey(blob.object.clone()),
+                        BlockDisplay {
+                            name: blob.filename.clone(),
+                            ..BlockDisplay::default()
+                        },
+                    )
+                }
                 Some(Source::Tone3000Model(model)) => {
-                    let download_url = self
-                        .model_url(&mut tone3000_client, owner, model.tone_id, model.model_id)
+                    let found = self
+                        .library_model(&mut tone3000_client, owner, model.tone_id, model.model_id)
                         .await?;
-                    resolved_source::Source::Tone3000Download(Tone3000Download {
-                        tone_id: model.tone_id,
-                        model_id: model.model_id,
-                        download_url,
-                        sha256: None,
-                    })
+                    let tone = self
+                        .library_tone(&mut tone3000_client, owner, model.tone_id)
+                        .await;
+                    (
+                        resolved_source::Source::Tone3000Download(Tone3000Download {
+                            tone_id: model.tone_id,
+                            model_id: model.model_id,
+                            download_url: found.model_url.clone(),
+                            sha256: None,
+                        }),
+                        library_display(&found, tone.as_ref()),
+                    )
                 }
                 None => {
                     return Err(ShootoutError::FailedPrecondition(format!(
@@ -218,6 +307,7 @@ impl ShootoutInternal for ShootoutInternalApi {
                 source: Some(ResolvedSource {
                     source: Some(resolved),
                 }),
+                display: Some(display),
             });
         }
         Ok(Response::new(GetRenderSpecResponse {

@@ -40,6 +40,7 @@ pub fn artifact_kind(engine_kind: &str) -> Option<(ArtifactKind, &'static str)> 
         "levels_png" => (ArtifactKind::LevelChart, "image/png"),
         "video_mp4" => (ArtifactKind::Video, "video/mp4"),
         "manifest" => (ArtifactKind::Manifest, "application/json"),
+        "chapters_txt" => (ArtifactKind::Chapters, "text/plain; charset=utf-8"),
         _ => return None,
     })
 }

@@ -1,7 +1,10 @@
 //! The contract's render spec as the engine's [`ShootoutSpec`].
 //!
 //! Contract: a pure mapping. Every block kind of `gts.v1.Block` has its engine block; NAM and
-//! IR blocks point at the files [`super::inputs`] fetched; unset options take the engine's
+//! IR blocks point at the files [`super::inputs`] fetched and carry the display metadata the
+//! render spec resolved for them (tone, model, author, file name: never an id, so a block
+//! without any is named "NAM model"/"Cab IR" rather than by its hashed local file); unset
+//! options take the engine's
 //! documented defaults (which are the contract's). The result is validated by the engine's
 //! own [`ShootoutSpec::validate`], so a spec the shootout service let through but the engine
 //! cannot render fails as an input error naming the field, never a panic.
@@ -10,8 +13,10 @@ use gts_proto::v1::{
     self as pb, Block as PbBlock, DelayPreset as PbDelayPreset, EqBandType,
     ReverbPreset as PbReverbPreset, block::Kind,
 };
+use std::collections::HashMap;
+
 use gts_render::{
-    Block, ChainSpec, DiTrack, InputLevelMode, OutputOptions, ShootoutSpec,
+    Block, ChainSpec, DiTrack, GearInfo, InputLevelMode, OutputOptions, ShootoutSpec,
     dsp::{biquad::FilterShape, reverb::ReverbParams, reverb::ReverbPreset},
     spec::DelayPreset,
 };
@@ -39,6 +44,16 @@ pub fn shootout_spec(
             name: (!track.label.is_empty()).then(|| track.label.clone()),
         })
         .collect();
+    let displays: HashMap<(&str, &str), &pb::BlockDisplay> = spec
+        .block_sources
+        .iter()
+        .filter_map(|source| {
+            Some((
+                (source.chain_id.as_str(), source.block_id.as_str()),
+                source.display.as_ref()?,
+            ))
+        })
+        .collect();
     let chains = shootout
         .chains
         .iter()
@@ -46,7 +61,10 @@ pub fn shootout_spec(
             let blocks = chain
                 .blocks
                 .iter()
-                .map(|block| engine_block(&chain.id, block, inputs))
+                .map(|block| {
+                    let display = displays.get(&(chain.id.as_str(), block.id.as_str()));
+                    engine_block(&chain.id, block, inputs, display.copied())
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let high_pass_hz = chain.input_high_pass_hz.unwrap_or(DEFAULT_HIGH_PASS_HZ);
             Ok(ChainSpec {
@@ -100,10 +118,33 @@ pub fn shootout_spec(
     Ok(engine_spec)
 }
 
+/// Longest display text kept per field: names are for people, and a card fits any length.
+const MAX_DISPLAY_CHARS: usize = 300;
+
+fn gear_info(display: Option<&pb::BlockDisplay>, fallback: &str) -> GearInfo {
+    let text = |s: &str| s.chars().take(MAX_DISPLAY_CHARS).collect::<String>();
+    match display {
+        Some(d) if !d.name.trim().is_empty() => GearInfo {
+            name: text(&d.name),
+            model: text(&d.model_name),
+            gear: text(&d.gear),
+            size: text(&d.size),
+            architecture: text(&d.architecture),
+            makes: d.makes.iter().take(8).map(|m| text(m)).collect(),
+            author: text(&d.author),
+        },
+        _ => GearInfo {
+            name: fallback.to_owned(),
+            ..GearInfo::default()
+        },
+    }
+}
+
 fn engine_block(
     chain_id: &str,
     block: &PbBlock,
     inputs: &LocalInputs,
+    display: Option<&pb::BlockDisplay>,
 ) -> Result<Block, RenderFailure> {
     let file = || {
         inputs
@@ -120,10 +161,12 @@ fn engine_block(
         Kind::NamModel(nam) => Block::Nam {
             path: file()?,
             input_gain_db: nam.input_gain_db,
+            gear: Some(gear_info(display, "NAM model")),
         },
         Kind::CabinetIr(ir) => Block::Cabinet {
             path: file()?,
             mix: ir.mix.unwrap_or(1.0),
+            gear: Some(gear_info(display, "Cab IR")),
         },
         Kind::HighPass(high_pass) => Block::HighPass {
             frequency_hz: high_pass.frequency_hz.unwrap_or(DEFAULT_HIGH_PASS_HZ),
@@ -226,6 +269,17 @@ mod tests {
                 label: "Riff".into(),
                 ..Default::default()
             }],
+            block_sources: vec![pb::ResolvedBlockSource {
+                chain_id: "c".into(),
+                block_id: "nam".into(),
+                source: None,
+                display: Some(pb::BlockDisplay {
+                    name: "Marshall JCM800 2203 Crunch".into(),
+                    model_name: "JCM800 2203 Crunch DI standard".into(),
+                    author: "brucew".into(),
+                    ..Default::default()
+                }),
+            }],
             ..Default::default()
         };
         (spec, inputs)
@@ -295,7 +349,29 @@ mod tests {
         let blocks = &mapped.chains[0].blocks;
         assert_eq!(blocks.len(), 8);
         assert!(
-            matches!(&blocks[1], Block::Nam { path, input_gain_db } if path.ends_with("nam-file") && *input_gain_db == 3.0)
+            matches!(&blocks[1], Block::Nam { path, input_gain_db, .. } if path.ends_with("nam-file") && *input_gain_db == 3.0)
+        );
+        // The resolved display names the gear; a block without one is never named by its file.
+        let Block::Nam {
+            gear: Some(gear), ..
+        } = &blocks[1]
+        else {
+            panic!("NAM block without gear: {:?}", blocks[1]);
+        };
+        assert_eq!(gear.name, "Marshall JCM800 2203 Crunch");
+        assert_eq!(gear.author, "brucew");
+        assert!(!blocks[1].describe().contains("nam-file"));
+        let Block::Cabinet {
+            gear: Some(gear), ..
+        } = &blocks[2]
+        else {
+            panic!("IR block without gear");
+        };
+        assert_eq!(gear.name, "Cab IR");
+        assert!(
+            !blocks[2].describe().contains("ir-file"),
+            "{}",
+            blocks[2].describe()
         );
         assert!(matches!(&blocks[2], Block::Cabinet { mix, .. } if *mix == 1.0));
         assert!(matches!(&blocks[3], Block::HighPass { frequency_hz } if *frequency_hz == 80.0));
