@@ -35,3 +35,9 @@ if [ "$#" -eq 0 ]; then
     echo "==> hostile inputs against a release build"
     cargo test --release --locked -p gts-render --test hostile
 fi
+
+# Fuzzing, last: every cargo-fuzz target briefly (docs/fuzzing.md). GTS_FUZZ_SECONDS=0 skips.
+if [ "$#" -eq 0 ] && [ "${GTS_FUZZ_SECONDS:-5}" != "0" ]; then
+    echo "==> fuzzing: each target for ${GTS_FUZZ_SECONDS:-5} s (deploy/local/fuzz.sh)"
+    deploy/local/fuzz.sh "${GTS_FUZZ_SECONDS:-5}"
+fi
