@@ -46,7 +46,14 @@ if [ "$#" -eq 0 ]; then
     cargo test --release --locked -p gts-render --test hostile 2>&1 | tee -a "$results"
 fi
 
-# "test result: ok. 12 passed; 0 failed; 1 ignored; ..." per binary (doc tests included).
+# Fuzzing: every cargo-fuzz target briefly (docs/fuzzing.md). GTS_FUZZ_SECONDS=0 skips.
+if [ "$#" -eq 0 ] && [ "${GTS_FUZZ_SECONDS:-5}" != "0" ]; then
+    echo "==> fuzzing: each target for ${GTS_FUZZ_SECONDS:-5} s (deploy/local/fuzz.sh)"
+    deploy/local/fuzz.sh "${GTS_FUZZ_SECONDS:-5}" 2>&1 | tee -a "$results"
+fi
+
+# "test result: ok. 12 passed; 0 failed; 1 ignored; ..." per binary (doc tests included),
+# and fuzz.sh's "fuzz: 5 passed, 0 failed".
 awk '/^test result:/ {
         for (i = 1; i <= NF; i++) {
             if ($(i + 1) ~ /^passed/) passed += $i
@@ -54,4 +61,8 @@ awk '/^test result:/ {
             if ($(i + 1) ~ /^ignored/) ignored += $i
         }
     }
-    END { printf "==> all tests: %d passed, %d failed, %d ignored\n", passed, failed, ignored }' "$results"
+    /^fuzz: [0-9]+ passed/ { fuzzed += $2 }
+    END {
+        printf "==> all tests: %d passed, %d failed, %d ignored; %d fuzz targets without a crash\n",
+            passed, failed, ignored, fuzzed
+    }' "$results"

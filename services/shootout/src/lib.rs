@@ -19,10 +19,13 @@ mod shootouts;
 mod uploads;
 
 pub use config::{Config, UploadSettings};
+/// Pure entry points of upload handling (also driven by the fuzz targets in `fuzz/`).
+pub use content::{ContentError, audio as audio_content, nam as nam_content};
 pub use error::ShootoutError;
 /// Content addressing of uploads (keys and the SHA-256 a client declares), for clients and tests.
 pub use gts_storage::{content_key, sha256_hex};
 pub use library::Tone3000TokenSource;
+pub use uploads::assembly as upload_assembly;
 
 use gts_common::{infra::Infra, infra::StartError, ops::Ops, server, shutdown::Shutdown};
 use gts_proto::v1::{

@@ -26,6 +26,7 @@ use crate::{
     error::{ShootoutError, Violations, invalid},
     uploads::{
         UploadContext,
+        assembly::{ChunkRefusal, plan_chunk},
         records::{self, MAX_CHUNK_BYTES, UploadRow, find_asset, lock_upload},
         staging,
     },
@@ -352,21 +353,28 @@ impl UploadService for UploadApi {
             return Err(not_open(&upload).into());
         }
         let (offset, received, size) = (request.offset, upload.received(), upload.size());
-        if offset > received {
-            return Err(ShootoutError::FailedPrecondition(format!(
-                "offset {offset} would leave a gap: {received} bytes have arrived, so resume at \
-                 offset {received}"
-            ))
-            .into());
-        }
-        let end = offset.saturating_add(len);
-        if end > size {
-            return Err(invalid(
-                "data",
-                format!("this chunk ends at byte {end}, past the declared size of {size} bytes"),
-            )
-            .into());
-        }
+        let plan = match plan_chunk(offset, len, received, size) {
+            Ok(plan) => plan,
+            Err(ChunkRefusal::Gap) => {
+                return Err(ShootoutError::FailedPrecondition(format!(
+                    "offset {offset} would leave a gap: {received} bytes have arrived, so resume \
+                     at offset {received}"
+                ))
+                .into());
+            }
+            Err(ChunkRefusal::PastSize { end }) => {
+                return Err(invalid(
+                    "data",
+                    format!(
+                        "this chunk ends at byte {end}, past the declared size of {size} bytes"
+                    ),
+                )
+                .into());
+            }
+            Err(ChunkRefusal::BadLength) => {
+                return Err(invalid("data", "a chunk holds 1 byte to 1 MiB").into());
+            }
+        };
         let path = self.staging_path(id);
         if staging::len(&path)
             .await?
@@ -378,8 +386,7 @@ impl UploadService for UploadApi {
             .into());
         }
         // Bytes already stored must be resent identically (a retried chunk); the rest is new.
-        let overlap = usize::try_from(received.min(end) - offset).unwrap_or(0);
-        let (repeated, fresh) = request.data.split_at(overlap.min(request.data.len()));
+        let (repeated, fresh) = request.data.split_at(plan.repeated.min(request.data.len()));
         if !repeated.is_empty() && !staging::matches(&path, offset, repeated).await? {
             return Err(ShootoutError::FailedPrecondition(format!(
                 "the bytes at offset {offset} differ from the ones already stored; resend the \
@@ -390,7 +397,7 @@ impl UploadService for UploadApi {
         if !fresh.is_empty() {
             staging::write_at(&path, received, fresh).await?;
         }
-        let new_received = received.max(end);
+        let new_received = plan.new_received;
         sqlx::query("UPDATE uploads SET bytes_received = $2, expires_at = $3 WHERE id = $1")
             .bind(id)
             .bind(i64::try_from(new_received).unwrap_or(i64::MAX))

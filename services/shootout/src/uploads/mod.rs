@@ -8,6 +8,7 @@
 //! key and creates the asset; a rejected file is discarded whole. A user's quota counts
 //! their assets and the declared size of their open uploads.
 
+pub mod assembly;
 pub mod records;
 pub mod staging;
 pub mod sweep;
