@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::manifest::InputFile;
 use crate::pipeline::ChainReport;
-use crate::spec::ShootoutSpec;
+use crate::spec::{Block, ShootoutSpec};
 
 /// Display metadata of a NAM or IR block: what cards, plots, cues and the manifest name it by.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -132,6 +132,7 @@ pub struct BlindLetter {
     /// Index of the chain in the spec.
     pub chain: usize,
     pub name: String,
+    /// The chain's gear: the lines of its NAM and IR blocks (effects left out).
     pub blocks: Vec<String>,
 }
 
@@ -254,6 +255,20 @@ fn minus(value: f64) -> String {
     format!("{value:.1}").replace('-', "−")
 }
 
+/// The lines of chain `index`'s NAM and IR blocks (a report has one line per block).
+fn gear_lines(spec: &ShootoutSpec, chains: &[ChainReport], index: usize) -> Vec<String> {
+    let (Some(chain), Some(report)) = (spec.chains.get(index), chains.get(index)) else {
+        return Vec::new();
+    };
+    chain
+        .blocks
+        .iter()
+        .zip(&report.blocks)
+        .filter(|(block, _)| matches!(block, Block::Nam { .. } | Block::Cabinet { .. }))
+        .map(|(_, line)| line.clone())
+        .collect()
+}
+
 /// The video plan and the record of what it shows.
 pub fn plan(
     spec: &ShootoutSpec,
@@ -368,10 +383,7 @@ pub fn plan(
                     .get(chain)
                     .map(|c| c.name.clone())
                     .unwrap_or_default(),
-                blocks: chains
-                    .get(chain)
-                    .map(|c| c.blocks.clone())
-                    .unwrap_or_default(),
+                blocks: gear_lines(spec, chains, chain),
             })
             .collect(),
     });
