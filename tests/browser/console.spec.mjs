@@ -405,6 +405,10 @@ try {
   const unsigned = await fetchStatus(guest, `/artifacts/jobs/${otherJobId}/ab.flac`);
   expect(unsigned === 403, `an unsigned artifact path answered ${unsigned}`);
   log("shared page plays; another result's artifacts are refused");
+  // Gear by name without a session (from the render's manifest), never TONE3000 ids.
+  const sharedCards = await guest.textContent("#chain-cards");
+  expect(sharedCards.includes("cab.wav") && sharedCards.includes("amp-a.nam"), `the shared cards do not name the gear: ${sharedCards}`);
+  expect(!sharedCards.includes("TONE3000 tone"), `the shared cards show TONE3000 ids: ${sharedCards}`);
 
   step = "revoke the link: the page and its artifact URLs are refused at once";
   await page.click("#share-revoke");

@@ -5,25 +5,35 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { publicJobs } from "./api";
 import { gearOf } from "./gear";
-import { renderRoom } from "./room";
+import { ArtifactKind, type Artifact } from "./gen/gts/v1/job_pb";
+import { type GearLine, renderRoom } from "./room";
 import { describe, h, timestampMs } from "./util";
 
 export async function renderShared(app: HTMLElement, token: string): Promise<void> {
   app.replaceChildren(h("p", { "aria-live": "polite", text: "Opening the shared result…" }));
   try {
     const result = await publicJobs.getSharedResult({ token });
+    const base = `${window.location.origin}/shared/${encodeURIComponent(token)}/`;
+    // Without a session the library cannot be asked for gear names; the render's manifest
+    // (one of the shared artifacts) has them, as the render named them on its cards.
+    const named = await manifestBlocks(result.artifacts, base);
     const chains = await Promise.all(
       result.chainResults.map(async (r) => {
         const chain = result.chains[r.chainIndex];
+        const lines = named?.[r.chainIndex];
+        const gear = lines
+          ? gearFromLines(lines, chain?.inputHighPassHz)
+          : chain
+            ? await gearOf(chain.blocks, chain.inputHighPassHz, false)
+            : [];
         return {
           name: r.displayName || chain?.displayName || `Chain ${r.chainIndex + 1}`,
-          gear: chain ? await gearOf(chain.blocks, chain.inputHighPassHz, false) : [],
+          gear,
           result: r,
         };
       }),
     );
     const when = timestampMs(result.finishedAt);
-    const base = `${window.location.origin}/shared/${encodeURIComponent(token)}/`;
     renderRoom(app, {
       resultKey: `share:${token}`,
       title: result.shootoutName || "A shared tone shootout",
@@ -43,4 +53,28 @@ export async function renderShared(app: HTMLElement, token: string): Promise<voi
       ),
     );
   }
+}
+
+/** Each chain's block lines from the manifest ("Amp: JCM800 2203 · standard"), or null. */
+async function manifestBlocks(artifacts: Artifact[], base: string): Promise<string[][] | null> {
+  const manifest = artifacts.find((a) => a.kind === ArtifactKind.MANIFEST);
+  if (!manifest) return null;
+  try {
+    const response = await fetch(`${base}${manifest.id}`);
+    if (!response.ok) return null;
+    const json = (await response.json()) as { chains?: { blocks?: unknown }[] };
+    const chains = json.chains?.map((c) => (Array.isArray(c.blocks) ? c.blocks.filter((b): b is string => typeof b === "string") : []));
+    return chains ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function gearFromLines(lines: string[], inputHighPassHz: number | undefined): GearLine[] {
+  const gear: GearLine[] = inputHighPassHz ? [{ kind: "Input", title: `High-pass at ${Math.round(inputHighPassHz)} Hz`, details: [] }] : [];
+  for (const line of lines) {
+    const at = line.indexOf(": ");
+    gear.push(at > 0 ? { kind: line.slice(0, at), title: line.slice(at + 2), details: [] } : { kind: "", title: line, details: [] });
+  }
+  return gear;
 }
