@@ -107,10 +107,12 @@ fn the_demo_shootout_renders_every_artifact_reproducibly() {
         .unwrap()
         .parse()
         .unwrap();
+    // The A/B audio between the intro and the results cards.
     let ab = gts_render::decode::decode_file(&first.join("ab.wav"), 600).unwrap();
+    let cards = gts_render::presentation::INTRO_SECONDS + gts_render::presentation::OUTRO_SECONDS;
     assert!(
-        (video_seconds - ab.duration_seconds()).abs() <= 0.05,
-        "video {video_seconds} s vs audio {} s",
+        (video_seconds - (ab.duration_seconds() + cards)).abs() <= 0.05,
+        "video {video_seconds} s vs audio {} s + {cards} s of cards",
         ab.duration_seconds()
     );
 
