@@ -248,20 +248,38 @@ fn header_fault(reason: String) -> AudioFault {
 /// block align that matches the sample layout, plausible bits per sample. Other formats
 /// pass untouched (their decoders bound these fields themselves).
 pub fn check_header<R: Read + Seek>(reader: &mut R) -> std::result::Result<(), AudioFault> {
-    let mut magic = [0u8; 12];
-    let mut filled = 0;
-    while filled < magic.len() {
-        match reader.read(&mut magic[filled..]).map_err(AudioFault::Io)? {
-            0 => return Ok(()),
-            n => filled += n,
-        }
-    }
-    match (&magic[0..4], &magic[8..12]) {
-        (b"RIFF", b"WAVE") => check_wav(reader),
-        (b"FORM", b"AIFF" | b"AIFC") => check_aiff(reader),
-        _ => Ok(()),
+    // symphonia's probe finds a format's marker anywhere near the start, not only at byte
+    // 0 (a file may begin with junk), so the header checked is the first one in that range.
+    let start = reader.stream_position().map_err(AudioFault::Io)?;
+    let mut window = Vec::new();
+    reader
+        .by_ref()
+        .take(PROBE_WINDOW_BYTES)
+        .read_to_end(&mut window)
+        .map_err(AudioFault::Io)?;
+    let found = window.windows(12).position(|w| {
+        matches!(
+            (&w[0..4], &w[8..12]),
+            (b"RIFF", b"WAVE") | (b"FORM", b"AIFF" | b"AIFC")
+        )
+    });
+    let Some(at) = found else {
+        return Ok(());
+    };
+    let after_magic = start + at as u64 + 12;
+    reader
+        .seek(SeekFrom::Start(after_magic))
+        .map_err(AudioFault::Io)?;
+    if &window[at..at + 4] == b"RIFF" {
+        check_wav(reader)
+    } else {
+        check_aiff(reader)
     }
 }
+
+/// How far into a file a WAV or AIFF header is looked for (symphonia's probe looks at
+/// most this far).
+const PROBE_WINDOW_BYTES: u64 = 1 << 20;
 
 /// Chunks scanned for the format chunk before giving up.
 const MAX_HEADER_CHUNKS: usize = 64;
@@ -562,6 +580,10 @@ mod tests {
         ));
         assert!(check(b"fLaC....not riff".to_vec()).is_ok());
         assert!(check(b"RIFF".to_vec()).is_ok());
+        // A header after junk is the one symphonia's probe would read: checked too.
+        let mut late = b"\0junk".to_vec();
+        late.extend(wav_header(u16::MAX, 48_000, 2, 16));
+        assert!(check(late).is_err());
     }
 
     #[test]
