@@ -141,12 +141,12 @@ impl<'a> ProgressTracker<'a> {
     }
 }
 
-/// The DI tracks on one timeline at the output rate, at their recorded level, with the
-/// gain that brings each track to the RMS input level.
+/// The DI tracks on one timeline at the output rate: at their recorded level, and with
+/// each track brought to the RMS input level (computed once, shared by every RMS chain
+/// and kept as the render's levelled DI).
 struct DiTimeline {
     recorded: Vec<f32>,
-    /// Per track: its samples on the timeline and its RMS-levelling gain (linear).
-    tracks: Vec<(std::ops::Range<usize>, f32)>,
+    rms_levelled: Vec<f32>,
 }
 
 /// Which DI signal a chain hears: each track at the RMS input level, or the recorded DI
@@ -181,21 +181,11 @@ enum DiBase {
 }
 
 impl DiTimeline {
-    fn base(&self, base: DiBase) -> std::borrow::Cow<'_, [f32]> {
+    fn base(&self, base: DiBase) -> &[f32] {
         match base {
-            DiBase::Recorded => std::borrow::Cow::Borrowed(&self.recorded),
-            DiBase::RmsLevelled => std::borrow::Cow::Owned(self.rms_levelled()),
+            DiBase::Recorded => &self.recorded,
+            DiBase::RmsLevelled => &self.rms_levelled,
         }
-    }
-
-    fn rms_levelled(&self) -> Vec<f32> {
-        let mut levelled = self.recorded.clone();
-        for (range, gain) in &self.tracks {
-            if let Some(track) = levelled.get_mut(range.clone()) {
-                track.iter_mut().for_each(|s| *s *= gain);
-            }
-        }
-        levelled
     }
 }
 
@@ -256,10 +246,16 @@ fn load_di(spec: &ShootoutSpec, cancel: &CancelToken) -> Result<(DiTimeline, Vec
         });
         timeline.extend(resampled);
     }
+    let mut rms_levelled = timeline.clone();
+    for (range, gain) in tracks {
+        if let Some(track) = rms_levelled.get_mut(range) {
+            track.iter_mut().for_each(|s| *s *= gain);
+        }
+    }
     Ok((
         DiTimeline {
             recorded: timeline,
-            tracks,
+            rms_levelled,
         },
         reports,
     ))
@@ -309,7 +305,6 @@ pub fn render_chains_with(
     cancel.check()?;
     let (timeline, di_tracks) = load_di(spec, cancel)?;
     let inputs_levels = decide_inputs(spec)?;
-    let di = timeline.rms_levelled();
     tracker.stage(Stage::Load, 0.5, LOAD_SHARE * 0.5);
     let mut prepared = Vec::with_capacity(spec.chains.len());
     for chain in &spec.chains {
@@ -373,7 +368,7 @@ pub fn render_chains_with(
         .collect();
     Ok(RenderedShootout {
         sample_rate: rate,
-        di,
+        di: timeline.rms_levelled,
         tail_seconds,
         di_tracks,
         chain_audio,
@@ -477,7 +472,7 @@ fn render_all(
         needed.dedup();
         let resampled: Vec<Result<Vec<f32>>> = needed
             .par_iter()
-            .map(|&(base, rate)| resample(&di.base(base), output_rate, rate))
+            .map(|&(base, rate)| resample(di.base(base), output_rate, rate))
             .collect();
         let mut at_rates = Vec::with_capacity(needed.len());
         for (key, signal) in needed.into_iter().zip(resampled) {
