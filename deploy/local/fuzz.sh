@@ -2,6 +2,8 @@
 # Runs the cargo-fuzz (libFuzzer) targets in fuzz/ for a bounded time each.
 #   deploy/local/fuzz.sh                      # every target, GTS_FUZZ_SECONDS (5) each
 #   deploy/local/fuzz.sh 600 nam_json         # one target for 10 minutes
+#   GTS_FUZZ_RUNS=10000000 deploy/local/fuzz.sh 7200 audio_decode
+#                                             # 10 million executions, 2 h at most
 # Installs cargo-fuzz from crates.io when it is missing. cargo-fuzz passes nightly-only
 # flags; on the stable toolchain RUSTC_BOOTSTRAP=1 lets rustc accept them. Targets are
 # built without a sanitizer (-s none): the code under test is safe Rust, what is looked for
@@ -39,10 +41,17 @@ for target in "${targets[@]}"; do
     artifacts="$work/artifacts/$target"
     log="$work/$target.log"
     mkdir -p "$corpus" "$artifacts"
-    echo "==> fuzzing $target for ${seconds} s"
+    runs=()
+    if [ -n "${GTS_FUZZ_RUNS:-}" ]; then
+        runs=(-runs="$GTS_FUZZ_RUNS")
+        echo "==> fuzzing $target for ${GTS_FUZZ_RUNS} executions (${seconds} s at most)"
+    else
+        echo "==> fuzzing $target for ${seconds} s"
+    fi
     status=0
+    started=$(date +%s)
     cargo fuzz run "${build[@]}" "$target" "$corpus" "fuzz/seeds/$target" -- \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+        -max_total_time="$seconds" "${runs[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1 || status=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -n 1)
@@ -52,7 +61,8 @@ for target in "${targets[@]}"; do
         echo "fuzz: ${#summary[@]} passed, 1 failed"
         exit 1
     fi
-    summary+=("$target: ${execs:-?} executions in ${seconds} s, peak RSS ${rss:-?} MB, no crash")
+    elapsed=$(($(date +%s) - started))
+    summary+=("$target: ${execs:-?} executions in ${elapsed} s, peak RSS ${rss:-?} MB, no crash")
 done
 echo "==> fuzz summary"
 printf '  %s\n' "${summary[@]}"

@@ -256,6 +256,8 @@ try {
   const chainNames = await page.$$eval("#chain-cards article h3", (els) => els.map((e) => e.textContent));
   expect(chainNames.join() === "Amp A,Library amp", `the cards are ${chainNames}`);
   expect(!(await page.textContent("#room")).includes(jobId), "the job id shows in the results");
+  const waveformSource = await page.getAttribute("#waveform", "data-waveform");
+  expect(waveformSource === "di", `the waveform shows ${waveformSource}, not the levelled DI`);
 
   step = "switch chains mid-playback: the playhead and the sources are kept";
   const hook = () => page.evaluate(() => {
@@ -394,6 +396,7 @@ try {
   await guest.waitForSelector("#room-status[data-ready=true]", { timeout: 60_000 });
   expect((await guest.evaluate(() => sessionStorage.getItem("gts.session"))) === null, "the visitor has a session");
   expect((await guest.textContent("#room-title")) === "Browser test shootout", "the shared page is not the result");
+  expect((await guest.getAttribute("#waveform", "data-waveform")) === "di", "the shared page's waveform is not the DI's");
   await guest.click("#play");
   await guest.waitForFunction(() => window.__gtsAudio.position() > 0.3);
   await guest.keyboard.press("2");

@@ -83,6 +83,25 @@ function shared(artifacts: Artifact[], kind: ArtifactKind): Artifact | undefined
   return artifacts.find((a) => a.kind === kind && a.chainIndex === undefined);
 }
 
+/**
+ * The levelled DI's waveform (the render's di-waveform.json), or null when the result has
+ * none (rendered before it existed) or it cannot be read: the caller falls back to the
+ * chains' envelope.
+ */
+async function diWaveform(data: RoomData): Promise<Float32Array | null> {
+  const artifact = shared(data.artifacts, ArtifactKind.DI_WAVEFORM);
+  if (!artifact) return null;
+  try {
+    const response = await fetch(await data.url(artifact));
+    if (!response.ok) return null;
+    const body = (await response.json()) as { peaks?: unknown };
+    if (!Array.isArray(body.peaks) || !body.peaks.every((p) => typeof p === "number")) return null;
+    return Float32Array.from(body.peaks as number[]);
+  } catch {
+    return null;
+  }
+}
+
 /** Renders the room into `container`, replacing whatever was there. */
 export function renderRoom(container: HTMLElement, data: RoomData): void {
   teardown?.();
@@ -489,7 +508,10 @@ export function renderRoom(container: HTMLElement, data: RoomData): void {
       );
       engine = new AbEngine(context, buffers);
       engine.onChange(refresh);
-      peaks = envelope(buffers, 600);
+      const di = await diWaveform(data);
+      peaks = di ?? envelope(buffers, 600);
+      // What the waveform shows, for tests and curious readers of the page.
+      canvas.dataset.waveform = di ? "di" : "chains";
       play.disabled = false;
       loopButton.disabled = false;
       status.textContent = `Ready: ${count} chains in sync. Press Space to play, 1–${Math.min(count, 9)} to switch.`;

@@ -12,6 +12,7 @@ pub mod echo;
 pub mod health;
 pub mod identity;
 pub mod infra;
+pub mod log_bridge;
 pub mod ops;
 pub mod paging;
 pub mod rate_limit;

@@ -4,7 +4,7 @@
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::{Resource, trace::SdkTracerProvider};
-use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt};
 
 use crate::config::{ConfigError, Env};
 
@@ -86,16 +86,23 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, String> {
 
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     let result = match settings.format {
-        LogFormat::Json => registry
-            .with(
+        LogFormat::Json => tracing::subscriber::set_global_default(
+            registry.with(
                 tracing_subscriber::fmt::layer()
                     .json()
                     .with_current_span(true),
-            )
-            .try_init(),
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+            ),
+        ),
+        LogFormat::Text => {
+            tracing::subscriber::set_global_default(registry.with(tracing_subscriber::fmt::layer()))
+        }
     };
     result.map_err(|e| format!("cannot install the log subscriber: {e}"))?;
+    // After the subscriber, so the `log` side filters at its level too.
+    crate::log_bridge::install(tracing_log::AsLog::as_log(
+        &tracing::level_filters::LevelFilter::current(),
+    ))
+    .map_err(|e| format!("cannot install the log bridge: {e}"))?;
     Ok(TelemetryGuard { provider })
 }
 

@@ -39,6 +39,7 @@
 //! video::render_frame_png(path, plan, opts, audio_seconds, at_seconds)   // one frame, for previews
 //! text::fonts()?.fit(text, weight, size, min_size, max_width, max_lines) -> TextBlock  // shaped, never cut
 //! plot::smoothed_spectrum(signal: &[f32], sample_rate: u32) -> Vec<(f64, f64)>  // (Hz, dB) points
+//! waveform::Waveform::of(samples, sample_rate, columns).to_json()  // peak per column, for players
 //! ```
 //!
 //! Typical use from the render engine:
@@ -63,5 +64,6 @@ mod font;
 pub mod plot;
 pub mod text;
 pub mod video;
+pub mod waveform;
 
 pub use error::MediaError;

@@ -2,7 +2,7 @@
 //!
 //! Contract: everything goes into the output directory under fixed names
 //! (`chain-NN-<slug>.flac|.wav`, `ab.flac`, `ab.wav`, `cues.json`, `chapters.txt`,
-//! `spectrum.png`, `levels.png`, `ab.mp4`), so the same spec renders to the same file set
+//! `di-waveform.json`, `spectrum.png`, `levels.png`, `ab.mp4`), so the same spec renders to the same file set
 //! and the same audio bytes. The phrases are cut on the levelled DI timeline padded with
 //! the tail (so the last phrase lets every chain ring out); in blind mode the chains play
 //! in the seeded shuffled order ([`crate::presentation`]), and cues still name spec
@@ -16,6 +16,7 @@ use gts_media::assembly::{assemble_ab, find_phrases};
 use gts_media::encode::{write_flac24, write_wav};
 use gts_media::plot::{LevelRow, level_chart, spectrum_plot};
 use gts_media::video::{VideoOptions, chapters_txt, render_video};
+use gts_media::waveform::{WAVEFORM_COLUMNS, Waveform};
 
 use crate::error::{RenderError, Result};
 use crate::pipeline::{Artifact, RenderedShootout};
@@ -28,6 +29,8 @@ pub const CROSSFADE_MS: f32 = 10.0;
 pub const CUES_FILE: &str = "cues.json";
 /// File name of the YouTube chapter list.
 pub const CHAPTERS_FILE: &str = "chapters.txt";
+/// File name of the levelled DI's waveform overview (JSON), on the chains' timeline.
+pub const DI_WAVEFORM_FILE: &str = "di-waveform.json";
 
 fn media_error(artifact: &str) -> impl Fn(MediaError) -> RenderError + '_ {
     move |error| match error {
@@ -122,6 +125,16 @@ pub fn write_artifacts(
         .map_or(0, |a| a.len().saturating_sub(rendered.di.len()));
     let mut timeline = rendered.di.clone();
     timeline.resize(timeline.len() + tail, 0.0);
+    // What players seek on: the DI every chain played, spanning the chains' audio.
+    let waveform = Waveform::of(&timeline, rate, WAVEFORM_COLUMNS);
+    let waveform_path = out_dir.join(DI_WAVEFORM_FILE);
+    std::fs::write(&waveform_path, waveform.to_json())
+        .map_err(|e| RenderError::io(&waveform_path, e))?;
+    artifacts.push(Artifact {
+        kind: "di_waveform".into(),
+        chain: None,
+        file: DI_WAVEFORM_FILE.into(),
+    });
     let phrases = find_phrases(&timeline, rate, spec.output.phrase_seconds as f32);
     let order = crate::presentation::play_order(spec, &rendered.inputs);
     let chains: Vec<&[f32]> = order

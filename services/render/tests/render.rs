@@ -388,6 +388,7 @@ fn render_shootout_writes_every_audio_artifact_reproducibly() {
         "spectrum_png",
         "levels_png",
         "manifest",
+        "di_waveform",
     ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
@@ -404,6 +405,25 @@ fn render_shootout_writes_every_audio_artifact_reproducibly() {
             assert!(a == b, "{} differs between renders", artifact.file);
         }
     }
+
+    // The DI's overview spans the chains' audio: the DI, then its silent ringing-out tail.
+    let waveform: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(first_dir.join(gts_render::artifacts::DI_WAVEFORM_FILE)).unwrap(),
+    )
+    .unwrap();
+    let first_chain = report.artifacts.iter().find(|a| a.kind == "chain_flac").unwrap();
+    let chain = gts_render::decode::decode_file(&first_dir.join(&first_chain.file), 60).unwrap();
+    assert_eq!(waveform["frames"].as_u64().unwrap() as usize, chain.samples.len());
+    assert_eq!(waveform["sample_rate"], 48_000);
+    let peaks: Vec<f64> = waveform["peaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .collect();
+    assert_eq!(peaks.len(), gts_media::waveform::WAVEFORM_COLUMNS);
+    assert!(peaks.iter().take(10).any(|&p| p > 0.01), "the DI plays first: {peaks:?}");
+    assert_eq!(*peaks.last().unwrap(), 0.0, "the tail has no DI");
 
     // The 24-bit files decode back to levelled audio: still on target, under the ceiling.
     for artifact in report.artifacts.iter().filter(|a| a.kind == "chain_flac") {

@@ -15,6 +15,7 @@ use gts_proto::v1::{
     ListArtifactsRequest, job_event,
 };
 use gts_worker::{
+    artifacts::ArtifactStore,
     queue,
     testing::{RenderEvent, ScriptedRenderer, Step},
 };
@@ -364,6 +365,94 @@ async fn cancelling_a_running_job_stops_it_within_a_second_and_removes_its_artif
         .await
         .unwrap();
     assert_eq!(status, "cancelled");
+    runner.stop().await;
+    h.finish().await;
+}
+
+fn kept_keys(h: &Harness) -> Vec<String> {
+    h.store
+        .keys()
+        .into_iter()
+        .filter(|key| key.starts_with("resume/"))
+        .collect()
+}
+
+async fn keep_chain(h: &Harness, job: Uuid) {
+    h.store
+        .put(&format!("resume/{job}/chain-key"), b"a finished chain".to_vec())
+        .await
+        .unwrap();
+}
+
+async fn cancel(h: &Harness, user: Uuid, job: Uuid) {
+    h.client()
+        .cancel_job(as_user(
+            user,
+            CancelJobRequest {
+                job_id: job.to_string(),
+            },
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_job_cancelled_while_it_waits_for_its_next_attempt_loses_its_kept_chains() {
+    let h = Harness::start(&[("GTS_WORKER_RETRY_BASE_MS", "60000")]).await;
+    let user = Uuid::new_v4();
+    let job = h.submit(user, h.shootout(user)).await;
+    let mut stream = h.watch(user, job, "").await;
+    next_event(&mut stream).await;
+    keep_chain(&h, job).await;
+    let first = h.spawn_runner(Arc::new(ScriptedRenderer::new(
+        vec![Step::FailTransient("the object store is unavailable".into())],
+        1,
+    )));
+    loop {
+        if transition(&next_event(&mut stream).await) == Some((RUNNING, QUEUED)) {
+            break;
+        }
+    }
+    first.stop().await;
+    assert_eq!(kept_keys(&h).len(), 1, "a retry keeps the chains for its next attempt");
+
+    let mut removals = h.store.removals();
+    let second = h.spawn_runner(Arc::new(ScriptedRenderer::new(vec![], 1)));
+    cancel(&h, user, job).await;
+    tokio::time::timeout(SOON, removals.wait_for(|count| *count >= 1))
+        .await
+        .expect("the kept chains were removed in time")
+        .unwrap();
+    assert!(kept_keys(&h).is_empty(), "{:?}", kept_keys(&h));
+    second.stop().await;
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_starting_runner_removes_kept_chains_of_ended_and_unknown_jobs_only() {
+    let h = Harness::start(&[]).await;
+    let user = Uuid::new_v4();
+    let cancelled = h.submit(user, h.shootout(user)).await;
+    cancel(&h, user, cancelled).await;
+    let unknown = Uuid::new_v4();
+    let pending = h.submit(user, h.shootout(user)).await;
+    for job in [cancelled, unknown, pending] {
+        keep_chain(&h, job).await;
+    }
+    let mut removals = h.store.removals();
+    let runner = h.spawn_runner(Arc::new(ScriptedRenderer::new(
+        vec![Step::RunUntilCancelled],
+        1,
+    )));
+    tokio::time::timeout(SOON, removals.wait_for(|count| *count >= 2))
+        .await
+        .expect("the orphaned chains were removed in time")
+        .unwrap();
+    assert_eq!(
+        kept_keys(&h),
+        vec![format!("resume/{pending}/chain-key")],
+        "a queued or running job keeps its chains"
+    );
     runner.stop().await;
     h.finish().await;
 }

@@ -41,6 +41,7 @@ pub fn artifact_kind(engine_kind: &str) -> Option<(ArtifactKind, &'static str)> 
         "video_mp4" => (ArtifactKind::Video, "video/mp4"),
         "manifest" => (ArtifactKind::Manifest, "application/json"),
         "chapters_txt" => (ArtifactKind::Chapters, "text/plain; charset=utf-8"),
+        "di_waveform" => (ArtifactKind::DiWaveform, "application/json"),
         _ => return None,
     })
 }

@@ -20,9 +20,18 @@ use uuid::Uuid;
 
 use crate::render::ProgressSink;
 
+/// Where every job's kept chains live.
+pub const RESUME_ROOT: &str = "resume/";
+
 /// The key prefix of a job's kept chains.
 pub fn resume_prefix(job_id: Uuid) -> String {
-    format!("resume/{job_id}/")
+    format!("{RESUME_ROOT}{job_id}/")
+}
+
+/// The job a kept chain's key belongs to.
+pub fn job_of_key(key: &str) -> Option<Uuid> {
+    let (job, _) = key.strip_prefix(RESUME_ROOT)?.split_once('/')?;
+    Uuid::parse_str(job).ok()
 }
 
 /// A job's chain cache in the object store.

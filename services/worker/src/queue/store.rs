@@ -184,6 +184,18 @@ pub async fn cancel(db: &PgPool, owner_id: Uuid, id: Uuid) -> Result<CancelOutco
     Ok(CancelOutcome::Cancelled { from, job })
 }
 
+/// Of `ids`, the jobs that are neither queued nor running: ended, or not stored at all.
+pub async fn without_pending(db: &PgPool, ids: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT candidate.id FROM unnest($1::uuid[]) AS candidate(id) \
+         WHERE NOT EXISTS (SELECT 1 FROM jobs \
+             WHERE jobs.id = candidate.id AND jobs.status IN ('queued', 'running'))",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}
+
 /// Claims one claimable job for `lease_owner`, or `None` when there is nothing to do
 /// (including when every waiting job belongs to a user at the running limit).
 pub async fn claim(

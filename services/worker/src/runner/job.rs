@@ -11,6 +11,7 @@ use super::{Shared, StopReason, progress};
 use crate::{
     artifacts::{JobArtifacts, StoredArtifact},
     convert::encode_chain_results,
+    engine::resume::{RESUME_ROOT, job_of_key},
     events,
     queue::{self, ArtifactRecord, JobRow, Lease, Status, backoff},
     render::{ProgressSink, RenderFailure, RenderOutput, RenderRequest},
@@ -184,6 +185,40 @@ pub(super) async fn has_kept_chains(shared: &Shared, job_id: uuid::Uuid) -> bool
         .list(&prefix)
         .await
         .map_or(true, |keys| !keys.is_empty())
+}
+
+/// Drops a job's kept chains if it has ended (it was cancelled between attempts).
+pub(super) async fn remove_kept_chains_if_ended(shared: Arc<Shared>, job_id: uuid::Uuid) {
+    if has_kept_chains(&shared, job_id).await {
+        remove_orphans(&shared, &[job_id]).await;
+    }
+}
+
+/// Drops the kept chains of every job that has ended or no longer exists.
+pub(super) async fn remove_orphaned_kept_chains(shared: &Shared) {
+    let keys = match shared.deps.artifacts.list(RESUME_ROOT).await {
+        Ok(keys) => keys,
+        Err(error) => {
+            tracing::warn!(%error, "cannot list kept chains");
+            return;
+        }
+    };
+    let jobs: std::collections::BTreeSet<uuid::Uuid> =
+        keys.iter().filter_map(|key| job_of_key(key)).collect();
+    if !jobs.is_empty() {
+        remove_orphans(shared, &jobs.into_iter().collect::<Vec<_>>()).await;
+    }
+}
+
+async fn remove_orphans(shared: &Shared, jobs: &[uuid::Uuid]) {
+    match queue::without_pending(&shared.deps.db, jobs).await {
+        Ok(ended) => {
+            for job_id in ended {
+                remove_kept_chains(shared, job_id).await;
+            }
+        }
+        Err(error) => tracing::warn!(%error, "cannot check whose kept chains can go"),
+    }
 }
 
 /// Drops the chains kept for later attempts once the job has ended.

@@ -9,6 +9,9 @@
 //!   (`NOTIFY worker_job_cancelled`, typically within milliseconds; the lease renewal finds
 //!   out too, within one heartbeat, if a notification is lost), when the lease is lost, or
 //!   on shutdown (the job is then released back to the queue without using an attempt).
+//! - Chains kept between attempts are removed when their job ends: by the runner that ran
+//!   it, by any runner told of a cancellation (the job may have been waiting for its next
+//!   attempt), and by a scan at start and every minute for those no runner heard of.
 //! - Job tasks live in a `JoinSet` owned by the run future: dropping or aborting the
 //!   runner stops its renders and their heartbeats at once, which is exactly what a crashed
 //!   process looks like to the other workers.
@@ -107,10 +110,14 @@ impl Shared {
         self.controls().remove(&job_id);
     }
 
-    fn stop_job(&self, job_id: Uuid, reason: StopReason) {
-        if let Some(control) = self.controls().get(&job_id) {
+    /// Stops the job if this runner is rendering it; `false` when it is not.
+    fn stop_job(&self, job_id: Uuid, reason: StopReason) -> bool {
+        let controls = self.controls();
+        let control = controls.get(&job_id);
+        if let Some(control) = control {
             control.stop(reason);
         }
+        control.is_some()
     }
 
     fn stop_all(&self, reason: StopReason) {
@@ -158,6 +165,7 @@ impl Runner {
         let mut tasks = JoinSet::new();
         let mut listener: Option<PgListener> = None;
         let mut last_sweep: Option<Instant> = None;
+        let mut last_orphan_scan: Option<Instant> = None;
         let stop = shutdown.wait();
         tokio::pin!(stop);
         loop {
@@ -168,6 +176,10 @@ impl Runner {
                 sweep(&shared).await;
                 last_sweep = Some(Instant::now());
             }
+            if last_orphan_scan.is_none_or(|at| at.elapsed() >= ORPHAN_SCAN_INTERVAL) {
+                job::remove_orphaned_kept_chains(&shared).await;
+                last_orphan_scan = Some(Instant::now());
+            }
             claim_into_free_slots(&shared, &slots, &mut tasks).await;
             tokio::select! {
                 () = &mut stop => break,
@@ -175,8 +187,11 @@ impl Runner {
                     if let Some(notification) = notification
                         && notification.channel() == CANCELLED_CHANNEL
                         && let Ok(job_id) = notification.payload().parse::<Uuid>()
+                    && !shared.stop_job(job_id, StopReason::Cancelled)
                     {
-                        shared.stop_job(job_id, StopReason::Cancelled);
+                        // Not rendering here: it may have been waiting for its next attempt,
+                        // with chains kept from the last one.
+                        tasks.spawn(job::remove_kept_chains_if_ended(Arc::clone(&shared), job_id));
                     }
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
@@ -187,6 +202,11 @@ impl Runner {
         while tasks.join_next().await.is_some() {}
     }
 }
+
+/// How often a runner looks for kept chains whose job ended without a worker to remove
+/// them (besides at start): cancelled between attempts while no runner heard of it, or a
+/// worker that died while cleaning up.
+const ORPHAN_SCAN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Most claims a runner makes at once (each holds a pooled connection meanwhile).
 const CLAIM_BURST: usize = 8;
