@@ -279,9 +279,15 @@ try {
   });
   expect((await page.getAttribute("#switcher button[data-chain='1']", "aria-pressed")) === "true", "the switcher does not show chain 2 as playing");
   expect((await page.getAttribute("#chain-cards article[data-chain='1']", "aria-current")) === "true", "the card of chain 2 is not highlighted");
+  await page.waitForSelector("#spectrum-figure:not([hidden])");
+  for (const chart of ["#spectrum-chart", "#level-bars"]) {
+    const highlighted = await page.getAttribute(chart, "data-highlight");
+    expect(highlighted === "1", `${chart} highlights chain ${highlighted}, not the one playing (2)`);
+  }
   await page.click("#switcher button[data-chain='0']");
   const back = await hook();
   expect(back.current === 0 && back.startedAt === beforeSwitch.startedAt && back.switches === 2, `clicking back: ${JSON.stringify(back)}`);
+  expect((await page.getAttribute("#level-bars", "data-highlight")) === "0", "the level chart did not follow the switch back");
   log(`switched at ${beforeSwitch.position.toFixed(2)} s and ${after.position.toFixed(2)} s without a restart`);
 
   step = "loop a region dragged on the waveform";

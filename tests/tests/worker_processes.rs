@@ -248,9 +248,9 @@ async fn a_killed_workers_job_completes_on_the_other_with_one_set_of_artifacts()
         stored, names,
         "stored files are exactly the listed artifacts"
     );
-    // 2 chains x (FLAC, WAV) + A/B, cues, chapters, DI waveform, spectrum, levels,
-    // manifest, metrics.
-    assert_eq!(names.len(), 12, "{names:?}");
+    // 2 chains x (FLAC, WAV) + A/B, cues, chapters, DI waveform, spectrum (PNG and
+    // JSON), levels, manifest, metrics.
+    assert_eq!(names.len(), 13, "{names:?}");
     assert!(
         store
             .list(&format!("resume/{}/", job.id))

@@ -5,6 +5,7 @@
 // back-to-back A/B file and the video. Used by the owner's workspace and by share links.
 import { AppliedInputMode, type Artifact, ArtifactKind, type ChainInputLevel, type ChainMetrics, type ChainResult } from "./gen/gts/v1/job_pb";
 import { AbEngine, envelope } from "./audio";
+import { ResultCharts, parseSpectrum } from "./charts";
 import { describe, h, seededOrder, toneLetter } from "./util";
 
 /** One line of a chain's gear list: what the block is, and details. */
@@ -134,6 +135,10 @@ export function renderRoom(container: HTMLElement, data: RoomData): void {
   let engine: AbEngine | null = null;
   let dragRegion: { start: number; end: number } | null = null;
   let peaks: Float32Array | null = null;
+  const charts = new ResultCharts(
+    data.chains.map((c) => c.name),
+    data.chains.map((c) => c.result?.metrics),
+  );
 
   const label = (chain: number) => (blind.on && !blind.revealed ? `Tone ${toneLetter(slotOf(chain))}` : data.chains[chain].name);
 
@@ -411,6 +416,7 @@ export function renderRoom(container: HTMLElement, data: RoomData): void {
     renderSwitcher();
     renderCards();
     renderBlind();
+    charts.draw(engine?.currentChain ?? 0);
     if (engine) {
       play.textContent = engine.isPlaying ? "Pause" : "Play";
       play.setAttribute("aria-pressed", engine.isPlaying ? "true" : "false");
@@ -487,7 +493,7 @@ export function renderRoom(container: HTMLElement, data: RoomData): void {
     ),
   );
   refresh();
-  void fillExtras(extras, data);
+  void fillExtras(extras, data, charts);
 
   // Load and decode every chain, then start the engine.
   void (async () => {
@@ -529,16 +535,27 @@ function pct(ratio: number): string {
   return `${Math.round(ratio * 100)}%`;
 }
 
-async function fillExtras(extras: HTMLElement, data: RoomData): Promise<void> {
+async function fillExtras(extras: HTMLElement, data: RoomData, charts: ResultCharts): Promise<void> {
   try {
-    const parts: HTMLElement[] = [];
+    const parts: HTMLElement[] = [h("h3", { text: "Plots" }), charts.element];
+    const spectrum = shared(data.artifacts, ArtifactKind.SPECTRUM_DATA);
+    if (spectrum) {
+      // Results rendered before spectrum.json existed keep their PNG only.
+      void fetch(await data.url(spectrum))
+        .then((r) => (r.ok ? r.json() : null))
+        .then((body) => {
+          const parsed = parseSpectrum(body);
+          if (parsed) charts.setSpectrum(parsed);
+        })
+        .catch(() => undefined);
+    }
     const plot = shared(data.artifacts, ArtifactKind.SPECTRUM_PLOT);
     const levels = shared(data.artifacts, ArtifactKind.LEVEL_CHART);
     if (plot || levels) {
       const figures = h("div", { class: "plots" });
       if (plot) figures.append(h("figure", {}, h("img", { id: "spectrum-plot", class: "plot", src: await data.url(plot), alt: "Spectrum of every chain, overlaid" }), h("figcaption", { text: "Spectrum, every chain overlaid" })));
       if (levels) figures.append(h("figure", {}, h("img", { id: "level-chart", class: "plot", src: await data.url(levels), alt: "Level of every chain over time" }), h("figcaption", { text: "Levels over time" })));
-      parts.push(h("h3", { text: "Plots" }), figures);
+      parts.push(h("details", { class: "plot-images" }, h("summary", { text: "The plots as images (PNG, for sharing)" }), figures));
     }
     const ab = shared(data.artifacts, ArtifactKind.AB_FLAC);
     if (ab) {

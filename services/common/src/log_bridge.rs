@@ -31,9 +31,12 @@ pub fn install(max_level: LevelFilter) -> Result<(), log::SetLoggerError> {
 /// The level a record of `target` is forwarded at.
 pub fn forwarded_level(target: &str, level: Level) -> Level {
     let krate = target.split("::").next().unwrap_or(target);
-    let from_decoder = USER_FILE_DECODERS
-        .iter()
-        .any(|name| krate == *name || krate.strip_prefix(name).is_some_and(|rest| rest.starts_with('_')));
+    let from_decoder = USER_FILE_DECODERS.iter().any(|name| {
+        krate == *name
+            || krate
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('_'))
+    });
     if from_decoder {
         level.max(Level::Debug)
     } else {
@@ -77,13 +80,33 @@ mod tests {
 
     #[test]
     fn decoder_records_are_demoted_and_others_keep_their_level() {
-        for target in ["symphonia", "symphonia_core::formats::probe", "symphonia_format_riff::wave"] {
-            assert_eq!(forwarded_level(target, Level::Error), Level::Debug, "{target}");
-            assert_eq!(forwarded_level(target, Level::Warn), Level::Debug, "{target}");
-            assert_eq!(forwarded_level(target, Level::Trace), Level::Trace, "{target}");
+        for target in [
+            "symphonia",
+            "symphonia_core::formats::probe",
+            "symphonia_format_riff::wave",
+        ] {
+            assert_eq!(
+                forwarded_level(target, Level::Error),
+                Level::Debug,
+                "{target}"
+            );
+            assert_eq!(
+                forwarded_level(target, Level::Warn),
+                Level::Debug,
+                "{target}"
+            );
+            assert_eq!(
+                forwarded_level(target, Level::Trace),
+                Level::Trace,
+                "{target}"
+            );
         }
         for target in ["sqlx::query", "symphoniax", "h2::codec", "gts_render"] {
-            assert_eq!(forwarded_level(target, Level::Error), Level::Error, "{target}");
+            assert_eq!(
+                forwarded_level(target, Level::Error),
+                Level::Error,
+                "{target}"
+            );
         }
     }
 }

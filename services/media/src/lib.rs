@@ -24,6 +24,8 @@
 //! encode::encode_flac24(samples: &[f32], sample_rate: u32) -> Result<Vec<u8>, MediaError>
 //! encode::to_i24(f32) -> i32 / encode::from_i24(i32) -> f32    // the quantiser both encoders use
 //! plot::spectrum_plot(path: &Path, curves: &[(String, &[f32])], sample_rate: u32) -> Result<(), MediaError>
+//! plot::plot_spectra(path, &[(String, Vec<(f64, f64)>)], sample_rate)   // the same from measured spectra
+//! plot::SpectrumData::of(&[Vec<(f64, f64)>]).to_json()   // every chain's points, for players
 //! plot::level_chart(path: &Path, rows: &[LevelRow]) -> Result<(), MediaError>
 //!     LevelRow { name: String, integrated_lufs: f64, true_peak_dbtp: f64, rms_dbfs: f64 }
 //! video::render_video(out_mp4: &Path, ab_wav: &Path, plan: &VideoPlan, opts: &VideoOptions,

@@ -10,8 +10,8 @@ mod overlay;
 mod spectrum;
 
 pub use levels::{LevelRow, level_chart};
-pub use overlay::spectrum_plot;
-pub use spectrum::smoothed_spectrum;
+pub use overlay::{plot_spectra, spectrum_plot};
+pub use spectrum::{SpectrumData, smoothed_spectrum};
 
 use plotters::style::RGBColor;
 

@@ -68,7 +68,10 @@ mod tests {
 
     #[test]
     fn short_and_empty_signals_give_every_column() {
-        assert_eq!(Waveform::of(&[0.25; 3], 44_100, 6).peaks, vec![0.0, 0.25, 0.0, 0.25, 0.0, 0.25]);
+        assert_eq!(
+            Waveform::of(&[0.25; 3], 44_100, 6).peaks,
+            vec![0.0, 0.25, 0.0, 0.25, 0.0, 0.25]
+        );
         assert_eq!(Waveform::of(&[], 44_100, 4).peaks, vec![0.0; 4]);
         let json = Waveform::of(&[0.1234], 44_100, 1).to_json();
         assert_eq!(json, r#"{"frames":1,"sample_rate":44100,"peaks":[0.123]}"#);

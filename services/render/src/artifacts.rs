@@ -2,7 +2,7 @@
 //!
 //! Contract: everything goes into the output directory under fixed names
 //! (`chain-NN-<slug>.flac|.wav`, `ab.flac`, `ab.wav`, `cues.json`, `chapters.txt`,
-//! `di-waveform.json`, `spectrum.png`, `levels.png`, `ab.mp4`), so the same spec renders to the same file set
+//! `di-waveform.json`, `spectrum.json`, `spectrum.png`, `levels.png`, `ab.mp4`), so the same spec renders to the same file set
 //! and the same audio bytes. The phrases are cut on the levelled DI timeline padded with
 //! the tail (so the last phrase lets every chain ring out); in blind mode the chains play
 //! in the seeded shuffled order ([`crate::presentation`]), and cues still name spec
@@ -14,7 +14,7 @@ use std::path::Path;
 use gts_media::MediaError;
 use gts_media::assembly::{assemble_ab, find_phrases};
 use gts_media::encode::{write_flac24, write_wav};
-use gts_media::plot::{LevelRow, level_chart, spectrum_plot};
+use gts_media::plot::{LevelRow, SpectrumData, level_chart, plot_spectra, smoothed_spectrum};
 use gts_media::video::{VideoOptions, chapters_txt, render_video};
 use gts_media::waveform::{WAVEFORM_COLUMNS, Waveform};
 
@@ -31,6 +31,8 @@ pub const CUES_FILE: &str = "cues.json";
 pub const CHAPTERS_FILE: &str = "chapters.txt";
 /// File name of the levelled DI's waveform overview (JSON), on the chains' timeline.
 pub const DI_WAVEFORM_FILE: &str = "di-waveform.json";
+/// File name of every chain's smoothed spectrum (JSON), the points of `spectrum.png`.
+pub const SPECTRUM_DATA_FILE: &str = "spectrum.json";
 
 fn media_error(artifact: &str) -> impl Fn(MediaError) -> RenderError + '_ {
     move |error| match error {
@@ -182,13 +184,27 @@ pub fn write_artifacts(
 
     // Plots.
     cancel.check()?;
-    let curves: Vec<(String, &[f32])> = rendered
+    // Measured once: drawn into the PNG and written for players that draw it themselves.
+    let spectra: Vec<Vec<(f64, f64)>> = rendered
+        .chain_audio
+        .iter()
+        .map(|audio| smoothed_spectrum(audio, rate))
+        .collect();
+    let spectrum_path = out_dir.join(SPECTRUM_DATA_FILE);
+    std::fs::write(&spectrum_path, SpectrumData::of(&spectra).to_json())
+        .map_err(|e| RenderError::io(&spectrum_path, e))?;
+    artifacts.push(Artifact {
+        kind: "spectrum_json".into(),
+        chain: None,
+        file: SPECTRUM_DATA_FILE.into(),
+    });
+    let named: Vec<(String, Vec<(f64, f64)>)> = rendered
         .chains
         .iter()
-        .zip(&rendered.chain_audio)
-        .map(|(report, audio)| (report.name.clone(), audio.as_slice()))
+        .map(|report| report.name.clone())
+        .zip(spectra)
         .collect();
-    spectrum_plot(&out_dir.join("spectrum.png"), &curves, rate)
+    plot_spectra(&out_dir.join("spectrum.png"), &named, rate)
         .map_err(media_error("spectrum.png"))?;
     artifacts.push(Artifact {
         kind: "spectrum_png".into(),

@@ -389,6 +389,7 @@ fn render_shootout_writes_every_audio_artifact_reproducibly() {
         "levels_png",
         "manifest",
         "di_waveform",
+        "spectrum_json",
     ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
@@ -411,9 +412,16 @@ fn render_shootout_writes_every_audio_artifact_reproducibly() {
         &std::fs::read(first_dir.join(gts_render::artifacts::DI_WAVEFORM_FILE)).unwrap(),
     )
     .unwrap();
-    let first_chain = report.artifacts.iter().find(|a| a.kind == "chain_flac").unwrap();
+    let first_chain = report
+        .artifacts
+        .iter()
+        .find(|a| a.kind == "chain_flac")
+        .unwrap();
     let chain = gts_render::decode::decode_file(&first_dir.join(&first_chain.file), 60).unwrap();
-    assert_eq!(waveform["frames"].as_u64().unwrap() as usize, chain.samples.len());
+    assert_eq!(
+        waveform["frames"].as_u64().unwrap() as usize,
+        chain.samples.len()
+    );
     assert_eq!(waveform["sample_rate"], 48_000);
     let peaks: Vec<f64> = waveform["peaks"]
         .as_array()
@@ -422,8 +430,28 @@ fn render_shootout_writes_every_audio_artifact_reproducibly() {
         .map(|p| p.as_f64().unwrap())
         .collect();
     assert_eq!(peaks.len(), gts_media::waveform::WAVEFORM_COLUMNS);
-    assert!(peaks.iter().take(10).any(|&p| p > 0.01), "the DI plays first: {peaks:?}");
+    assert!(
+        peaks.iter().take(10).any(|&p| p > 0.01),
+        "the DI plays first: {peaks:?}"
+    );
     assert_eq!(*peaks.last().unwrap(), 0.0, "the tail has no DI");
+
+    // The spectra drawn in spectrum.png, one per chain in spec order, 20 Hz up.
+    let spectra: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(first_dir.join(gts_render::artifacts::SPECTRUM_DATA_FILE)).unwrap(),
+    )
+    .unwrap();
+    let chains = spectra["chains"].as_array().unwrap();
+    assert_eq!(chains.len(), 4);
+    for (index, chain) in chains.iter().enumerate() {
+        assert_eq!(chain["chain"], index);
+        let points = chain["points"].as_array().unwrap();
+        assert_eq!(points[0][0].as_f64().unwrap(), 20.0);
+        assert!(
+            points.iter().all(|p| p[1].as_f64().unwrap() > -160.0),
+            "chain {index} is silent somewhere"
+        );
+    }
 
     // The 24-bit files decode back to levelled audio: still on target, under the ceiling.
     for artifact in report.artifacts.iter().filter(|a| a.kind == "chain_flac") {

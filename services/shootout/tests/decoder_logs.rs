@@ -33,11 +33,20 @@ fn files_that_are_not_audio_log_their_decoder_errors_at_debug() {
     let captured = Captured::default();
     let subscriber = tracing_subscriber::registry().with(captured.clone());
     tracing::subscriber::with_default(subscriber, || {
-        for name in ["notes.mp3", "notes.ogg", "notes.flac", "notes.wav", "notes.aiff"] {
+        for name in [
+            "notes.mp3",
+            "notes.ogg",
+            "notes.flac",
+            "notes.wav",
+            "notes.aiff",
+        ] {
             let path = dir.path().join(name);
             std::fs::write(&path, "Verse: G D Em C, twice; chorus louder.\n".repeat(64)).unwrap();
             let refused = audio_content::analyze(&path, &DI_TRACK).unwrap_err();
-            assert!(refused.to_string().contains("WAV, FLAC"), "{name}: {refused}");
+            assert!(
+                refused.to_string().contains("WAV, FLAC"),
+                "{name}: {refused}"
+            );
         }
     });
     let events = captured.0.lock().unwrap().clone();

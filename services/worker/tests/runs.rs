@@ -379,7 +379,10 @@ fn kept_keys(h: &Harness) -> Vec<String> {
 
 async fn keep_chain(h: &Harness, job: Uuid) {
     h.store
-        .put(&format!("resume/{job}/chain-key"), b"a finished chain".to_vec())
+        .put(
+            &format!("resume/{job}/chain-key"),
+            b"a finished chain".to_vec(),
+        )
         .await
         .unwrap();
 }
@@ -405,7 +408,9 @@ async fn a_job_cancelled_while_it_waits_for_its_next_attempt_loses_its_kept_chai
     next_event(&mut stream).await;
     keep_chain(&h, job).await;
     let first = h.spawn_runner(Arc::new(ScriptedRenderer::new(
-        vec![Step::FailTransient("the object store is unavailable".into())],
+        vec![Step::FailTransient(
+            "the object store is unavailable".into(),
+        )],
         1,
     )));
     loop {
@@ -414,7 +419,11 @@ async fn a_job_cancelled_while_it_waits_for_its_next_attempt_loses_its_kept_chai
         }
     }
     first.stop().await;
-    assert_eq!(kept_keys(&h).len(), 1, "a retry keeps the chains for its next attempt");
+    assert_eq!(
+        kept_keys(&h).len(),
+        1,
+        "a retry keeps the chains for its next attempt"
+    );
 
     let mut removals = h.store.removals();
     let second = h.spawn_runner(Arc::new(ScriptedRenderer::new(vec![], 1)));

@@ -18,14 +18,24 @@ pub fn spectrum_plot(
     curves: &[(String, &[f32])],
     sample_rate: u32,
 ) -> Result<(), MediaError> {
+    let spectra: Vec<(String, Vec<(f64, f64)>)> = curves
+        .iter()
+        .map(|(name, samples)| (name.clone(), smoothed_spectrum(samples, sample_rate)))
+        .collect();
+    plot_spectra(path, &spectra, sample_rate)
+}
+
+/// Draws the spectrum overlay PNG from spectra already measured by
+/// [`smoothed_spectrum`]: `spectra` are `(chain name, points)`.
+pub fn plot_spectra(
+    path: &Path,
+    spectra: &[(String, Vec<(f64, f64)>)],
+    sample_rate: u32,
+) -> Result<(), MediaError> {
     if sample_rate == 0 {
         return Err(MediaError::InvalidInput("sample rate is 0".into()));
     }
     ensure_registered()?;
-    let spectra: Vec<(&str, Vec<(f64, f64)>)> = curves
-        .iter()
-        .map(|(name, samples)| (name.as_str(), smoothed_spectrum(samples, sample_rate)))
-        .collect();
     let loudest = spectra
         .iter()
         .flat_map(|(_, points)| points.iter().map(|&(_, db)| db))
@@ -66,7 +76,7 @@ pub fn spectrum_plot(
         chart
             .draw_series(LineSeries::new(clamped, style))
             .map_err(draw_error)?
-            .label(*name)
+            .label(name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 30, y)], style));
     }
     if !spectra.is_empty() {

@@ -15,6 +15,47 @@ pub const FLOOR_DB: f64 = -160.0;
 pub const LOW_HZ: f64 = 20.0;
 pub const HIGH_HZ: f64 = 20_000.0;
 
+/// Every chain's spectrum, as written to JSON for players that draw it themselves (and
+/// highlight the chain playing): points rounded to 0.1 Hz and 0.1 dB.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SpectrumData {
+    pub chains: Vec<ChainSpectrum>,
+}
+
+/// One chain's `(frequency_hz, level_db)` points.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChainSpectrum {
+    /// The chain's index in the spec.
+    pub chain: usize,
+    pub points: Vec<(f64, f64)>,
+}
+
+impl SpectrumData {
+    /// The spectra of chains 0, 1, … in order.
+    pub fn of(spectra: &[Vec<(f64, f64)>]) -> Self {
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        Self {
+            chains: spectra
+                .iter()
+                .enumerate()
+                .map(|(chain, points)| ChainSpectrum {
+                    chain,
+                    points: points
+                        .iter()
+                        .map(|&(hz, db)| (round(hz), round(db)))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The spectra as JSON.
+    pub fn to_json(&self) -> String {
+        // Finite numbers only (the floor replaces silence), so this always serializes.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
 /// `(frequency_hz, level_db)` pairs, ascending in frequency.
 pub fn smoothed_spectrum(signal: &[f32], sample_rate: u32) -> Vec<(f64, f64)> {
     let power = welch_power(signal, sample_rate);

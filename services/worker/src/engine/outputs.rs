@@ -42,6 +42,7 @@ pub fn artifact_kind(engine_kind: &str) -> Option<(ArtifactKind, &'static str)> 
         "manifest" => (ArtifactKind::Manifest, "application/json"),
         "chapters_txt" => (ArtifactKind::Chapters, "text/plain; charset=utf-8"),
         "di_waveform" => (ArtifactKind::DiWaveform, "application/json"),
+        "spectrum_json" => (ArtifactKind::SpectrumData, "application/json"),
         _ => return None,
     })
 }
