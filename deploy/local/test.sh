@@ -24,12 +24,15 @@ fi
 echo "==> building the binaries the end-to-end tests run"
 cargo build --workspace --bins --locked
 
-# Throw-away databases of earlier, interrupted runs.
+# Throw-away databases of earlier, interrupted runs: those nobody is connected to (a soak
+# or another run still using its database keeps it).
 stale=$(psql "postgres://gts:gts@127.0.0.1:${GTS_PG_PORT:-5432}/gts" -qAt \
-    -c "SELECT datname FROM pg_database WHERE datname LIKE 'gts\_test\_%'" 2>/dev/null || true)
+    -c "SELECT datname FROM pg_database WHERE datname LIKE 'gts\_test\_%'
+        AND datname NOT IN (SELECT datname FROM pg_stat_activity WHERE datname IS NOT NULL)" \
+    2>/dev/null || true)
 for db in $stale; do
     psql "postgres://gts:gts@127.0.0.1:${GTS_PG_PORT:-5432}/gts" -qAt \
-        -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+        -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
 done
 
 # Every test binary's summary goes to one log too, so the run ends on one total.

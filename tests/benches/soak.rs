@@ -40,7 +40,10 @@ use gts_e2e::{
     },
     stack::with_bearer,
 };
-use gts_proto::v1::{AssetKind, JobStatus, ListJobsRequest, job_event::Event};
+use gts_proto::v1::{AssetKind, JobStatus, ListJobsRequest, RefreshRequest, job_event::Event};
+
+/// How often the soak's session is refreshed (well inside the access token's 15 minutes).
+const SESSION_REFRESH: Duration = Duration::from_secs(5 * 60);
 
 struct Options {
     minutes: f64,
@@ -174,7 +177,10 @@ async fn main() {
     stack.gateway.addr = gateway_addr;
     let stack = Arc::new(stack);
 
-    let token = stack.login().await.access_token().to_owned();
+    // Access tokens live 15 minutes: the session is refreshed like a client's would be.
+    let mut session = stack.login().await.session;
+    let mut token = session.access_token.clone();
+    let mut refreshed = Instant::now();
     let ir = upload(
         &stack,
         &token,
@@ -241,6 +247,20 @@ async fn main() {
     while started.elapsed() < total {
         schedule.tick().await;
         cycle += 1;
+        if refreshed.elapsed() >= SESSION_REFRESH {
+            session = stack
+                .auth_web()
+                .refresh(RefreshRequest {
+                    refresh_token: session.refresh_token.clone(),
+                })
+                .await
+                .expect("Refresh")
+                .into_inner()
+                .session
+                .expect("a session");
+            token = session.access_token.clone();
+            refreshed = Instant::now();
+        }
         let di = upload(&stack, &token, AssetKind::DiTrack, "di.wav", &di_bytes).await;
         counters.uploads.fetch_add(1, Ordering::Relaxed);
         let chains = vec![

@@ -36,6 +36,15 @@ pub fn decode_chain_results(mut bytes: &[u8]) -> Result<Vec<ChainResult>, Worker
     Ok(results)
 }
 
+/// A stored number in the contract's type; a value out of its range is a corrupt row
+/// (an error), never read as 0 or clamped.
+pub fn stored<T: TryFrom<S>, S: Copy + std::fmt::Display>(
+    column: &str,
+    value: S,
+) -> Result<T, WorkerError> {
+    T::try_from(value).map_err(|_| WorkerError::Corrupt(format!("{column} holds {value}")))
+}
+
 /// The contract's view of a stored job.
 pub fn job_to_proto(row: &JobRow) -> Result<Job, WorkerError> {
     let progress = row
@@ -54,8 +63,8 @@ pub fn job_to_proto(row: &JobRow) -> Result<Job, WorkerError> {
         shootout_id: row.shootout_id.to_string(),
         owner_user_id: row.owner_id.to_string(),
         status: row.status().to_proto() as i32,
-        attempt: u32::try_from(row.attempt).unwrap_or(0),
-        max_attempts: u32::try_from(row.max_attempts).unwrap_or(0),
+        attempt: stored("jobs.attempt", row.attempt)?,
+        max_attempts: stored("jobs.max_attempts", row.max_attempts)?,
         progress,
         error_message: row.error_message.clone(),
         idempotency_key: row.idempotency_key.clone(),
@@ -68,24 +77,40 @@ pub fn job_to_proto(row: &JobRow) -> Result<Job, WorkerError> {
 }
 
 /// The contract's view of a stored artifact.
-pub fn artifact_to_proto(row: &ArtifactRow) -> Artifact {
-    Artifact {
+pub fn artifact_to_proto(row: &ArtifactRow) -> Result<Artifact, WorkerError> {
+    Ok(Artifact {
         id: row.id.to_string(),
         job_id: row.job_id.to_string(),
+        // A kind this build does not know (written by a newer worker during a rolling
+        // deploy) is listed as unspecified rather than failing the whole list.
         kind: ArtifactKind::from_str_name(&row.kind).unwrap_or(ArtifactKind::Unspecified) as i32,
-        chain_index: row.chain_index.and_then(|index| u32::try_from(index).ok()),
+        chain_index: row
+            .chain_index
+            .map(|index| stored("job_artifacts.chain_index", index))
+            .transpose()?,
         filename: row.filename.clone(),
         content_type: row.content_type.clone(),
-        size_bytes: u64::try_from(row.size_bytes).unwrap_or(0),
+        size_bytes: stored("job_artifacts.size_bytes", row.size_bytes)?,
         sha256: row.sha256.clone(),
         created_at: Some(timestamp(row.created_at)),
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn out_of_range_stored_numbers_are_errors_not_zeros() {
+        assert_eq!(stored::<u32, i32>("jobs.attempt", 3).unwrap(), 3);
+        let corrupt = stored::<u32, i32>("jobs.attempt", -1).unwrap_err();
+        assert!(
+            matches!(&corrupt, WorkerError::Corrupt(m) if m == "jobs.attempt holds -1"),
+            "{corrupt:?}"
+        );
+        assert!(stored::<u64, i64>("job_artifacts.size_bytes", -5).is_err());
+    }
 
     #[test]
     fn chain_results_round_trip() {

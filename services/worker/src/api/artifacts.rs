@@ -27,7 +27,10 @@ impl JobApi {
         self.require_job(owner, job_id).await?;
         let rows = queue::list_artifacts(&self.db, job_id).await?;
         Ok(ListArtifactsResponse {
-            artifacts: rows.iter().map(artifact_to_proto).collect(),
+            artifacts: rows
+                .iter()
+                .map(artifact_to_proto)
+                .collect::<Result<_, _>>()?,
         })
     }
 

@@ -132,11 +132,13 @@ impl JobApi {
         let artifacts = queue::list_artifacts(&self.db, row.id)
             .await?
             .iter()
-            .map(|a| gts_proto::v1::Artifact {
-                job_id: String::new(),
-                ..artifact_to_proto(a)
+            .map(|a| {
+                Ok(gts_proto::v1::Artifact {
+                    job_id: String::new(),
+                    ..artifact_to_proto(a)?
+                })
             })
-            .collect();
+            .collect::<Result<_, WorkerError>>()?;
         Ok(GetSharedResultResponse {
             shootout_name: shootout.name,
             chains: shootout

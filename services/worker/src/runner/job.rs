@@ -59,7 +59,10 @@ async fn render(
     let request = RenderRequest {
         job_id: row.id,
         owner_id: row.owner_id,
-        attempt: u32::try_from(row.attempt).unwrap_or(0),
+        attempt: crate::convert::stored("jobs.attempt", row.attempt).map_err(|error| {
+            tracing::error!(%error, job_id = %row.id, "corrupt job row");
+            RenderFailure::Input("the job's record is damaged".to_owned())
+        })?,
         spec,
     };
     let (sink, receiver, notes) = ProgressSink::channel();
@@ -138,23 +141,12 @@ async fn finish(
                 remove_partial(&artifacts, row).await;
             }
         }
-        (Some(StopReason::Shutdown), _) => match queue::release(&shared.deps.db, lease).await {
-            Ok(Some(released)) => {
-                shared
-                    .publish(
-                        row.id,
-                        events::status_change(
-                            Some(Status::Running),
-                            Status::Queued,
-                            released.attempt,
-                            "",
-                        ),
-                    )
-                    .await;
+        (Some(StopReason::Shutdown), _) => {
+            let released = queue::release(&shared.deps.db, lease);
+            if let Err(error) = transition(shared, row, Status::Queued, "", released).await {
+                tracing::warn!(%error, job_id = %row.id, "cannot release a job");
             }
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%error, job_id = %row.id, "cannot release a job"),
-        },
+        }
         (None, Ok(output)) => succeed(shared, row, lease, &artifacts, output).await,
         (None, Err(RenderFailure::Input(message))) => fail(shared, row, lease, &message).await,
         (None, Err(RenderFailure::Transient(message))) => {
@@ -258,22 +250,9 @@ async fn succeed(
 ) {
     let records: Vec<ArtifactRecord> = output.artifacts.iter().map(record).collect();
     let results = encode_chain_results(&output.chain_results);
-    match queue::complete(&shared.deps.db, lease, None, &results, &records).await {
-        Ok(Some(done)) => {
-            // Before the event: whoever sees the job end sees its kept chains gone.
-            remove_kept_chains(shared, row.id).await;
-            shared
-                .publish(
-                    row.id,
-                    events::status_change(
-                        Some(Status::Running),
-                        Status::Succeeded,
-                        done.attempt,
-                        "",
-                    ),
-                )
-                .await;
-        }
+    let completed = queue::complete(&shared.deps.db, lease, None, &results, &records);
+    match transition(shared, row, Status::Succeeded, "", completed).await {
+        Ok(Some(_)) => {}
         Ok(None) => {
             // Too late: cancelled meanwhile (clean up), or taken over (leave it to the owner).
             if job_status(shared, row).await == Some(Status::Cancelled) {
@@ -290,23 +269,9 @@ async fn succeed(
 async fn fail(shared: &Shared, row: &JobRow, lease: &Lease, message: &str) {
     // Mostly user-caused (a file, a spec): info, never ERROR, so users cannot drive ERROR volume.
     tracing::info!(job_id = %row.id, reason = message, "a job failed for good");
-    match queue::fail(&shared.deps.db, lease, message).await {
-        Ok(Some(failed)) => {
-            remove_kept_chains(shared, row.id).await;
-            shared
-                .publish(
-                    row.id,
-                    events::status_change(
-                        Some(Status::Running),
-                        Status::Failed,
-                        failed.attempt,
-                        message,
-                    ),
-                )
-                .await;
-        }
-        Ok(None) => {}
-        Err(error) => tracing::warn!(%error, job_id = %row.id, "cannot record a failure"),
+    let failed = queue::fail(&shared.deps.db, lease, message);
+    if let Err(error) = transition(shared, row, Status::Failed, message, failed).await {
+        tracing::warn!(%error, job_id = %row.id, "cannot record a failure");
     }
 }
 
@@ -321,8 +286,10 @@ async fn retry_or_fail(shared: &Shared, row: &JobRow, lease: &Lease, message: &s
         settings.retry_max,
         &mut rand::rng(),
     );
-    match queue::retry(&shared.deps.db, lease, message, delay).await {
-        Ok(Some(queued)) => {
+    // The log line first: a watcher reads why before it sees the job queued again.
+    let retried = async {
+        let queued = queue::retry(&shared.deps.db, lease, message, delay).await?;
+        if queued.is_some() {
             shared
                 .publish(
                     row.id,
@@ -336,19 +303,35 @@ async fn retry_or_fail(shared: &Shared, row: &JobRow, lease: &Lease, message: &s
                     ),
                 )
                 .await;
-            shared
-                .publish(
-                    row.id,
-                    events::status_change(
-                        Some(Status::Running),
-                        Status::Queued,
-                        queued.attempt,
-                        message,
-                    ),
-                )
-                .await;
         }
-        Ok(None) => {}
-        Err(error) => tracing::warn!(%error, job_id = %row.id, "cannot schedule a retry"),
+        Ok(queued)
+    };
+    if let Err(error) = transition(shared, row, Status::Queued, message, retried).await {
+        tracing::warn!(%error, job_id = %row.id, "cannot schedule a retry");
     }
+}
+
+/// Applies a queue transition of this runner's running job and, when it took, tells the
+/// job's watchers. An ended job's kept chains go first, so whoever sees the end sees them
+/// gone. `Ok(None)`: the job was no longer this runner's to change.
+async fn transition(
+    shared: &Shared,
+    row: &JobRow,
+    to: Status,
+    message: &str,
+    change: impl std::future::Future<Output = Result<Option<JobRow>, sqlx::Error>>,
+) -> Result<Option<JobRow>, sqlx::Error> {
+    let Some(changed) = change.await? else {
+        return Ok(None);
+    };
+    if to.is_terminal() {
+        remove_kept_chains(shared, row.id).await;
+    }
+    shared
+        .publish(
+            row.id,
+            events::status_change(Some(Status::Running), to, changed.attempt, message),
+        )
+        .await;
+    Ok(Some(changed))
 }
