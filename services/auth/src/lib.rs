@@ -52,6 +52,64 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), StartError> {
     serve(config, listener, shutdown).await
 }
 
+/// Connects to PostgreSQL (applying the `auth` migrations) and Redis.
+pub async fn connect(config: &Config) -> Result<Infra, StartError> {
+    Infra::connect(&config.service, "auth", &MIGRATOR).await
+}
+
+/// The state shared by the handlers and the background task.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<state::AuthState>,
+    authenticator: Authenticator,
+}
+
+impl AppState {
+    /// Keys, the TONE3000 client and the token verifier on top of connected `infra`.
+    pub fn new(config: &Config, infra: Infra) -> Self {
+        let inner = Arc::new(state::AuthState::new(config, infra));
+        // Auth verifies its own tokens with the keys it signs with (no key fetch).
+        let authenticator = Authenticator::new(
+            config.verifier.jwt_verifier(&inner.public_keys),
+            config.verifier.service_verifier(),
+        );
+        Self {
+            inner,
+            authenticator,
+        }
+    }
+
+    /// The bearer-token layer in front of the routes: StartLogin, CompleteLogin and Refresh
+    /// answer anonymous callers, everything else needs a token or the service credential.
+    pub fn auth_layer(&self) -> AuthLayer {
+        AuthLayer::new(self.authenticator.clone()).lenient_on(ANONYMOUS_AUTH_PATHS)
+    }
+
+    /// Publishes revoked sessions to the other services until `shutdown`.
+    pub fn spawn_background(
+        &self,
+        config: &Config,
+        shutdown: Shutdown,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(revocations::run(
+            self.inner.infra.clone(),
+            config.verifier.revocation_poll,
+            shutdown,
+        ))
+    }
+}
+
+/// The service's gRPC routes (without the auth layer, which the server adds).
+pub fn routes(state: &AppState) -> Routes {
+    Routes::new(AuthServiceServer::new(api::AuthApi::new(
+        state.inner.clone(),
+    )))
+    .add_service(AuthInternalServer::new(api::AuthInternalApi::new(
+        state.inner.clone(),
+    )))
+    .add_service(Ops::server("gts-auth"))
+}
+
 /// Serves on an already bound listener (tests bind port 0).
 pub async fn serve(
     config: Config,
@@ -64,23 +122,18 @@ pub async fn serve(
              TONE3000 tokens do not survive a restart)"
         );
     }
-    let infra = Infra::connect(&config.service, "auth", &MIGRATOR).await?;
-    let state = Arc::new(state::AuthState::new(&config, infra.clone()));
-    let authenticator = Authenticator::new(
-        config.verifier.jwt_verifier(&state.public_keys),
-        config.verifier.service_verifier(),
-    );
-    let routes = Routes::new(AuthServiceServer::new(api::AuthApi::new(state.clone())))
-        .add_service(AuthInternalServer::new(api::AuthInternalApi::new(state)))
-        .add_service(Ops::server("gts-auth"));
+    let infra = connect(&config).await?;
+    let state = AppState::new(&config, infra.clone());
     let options = infra.server_options(&config.service, "gts-auth", SERVICE_NAMES);
-    let auth = AuthLayer::new(authenticator).lenient_on(ANONYMOUS_AUTH_PATHS);
-    let publisher = tokio::spawn(revocations::run(
-        infra.clone(),
-        config.verifier.revocation_poll,
-        shutdown.clone(),
-    ));
-    let served = server::serve_with_auth(routes, listener, options, auth, shutdown).await;
+    let publisher = state.spawn_background(&config, shutdown.clone());
+    let served = server::serve_with_auth(
+        routes(&state),
+        listener,
+        options,
+        state.auth_layer(),
+        shutdown,
+    )
+    .await;
     publisher.abort();
     served?;
     Ok(())
