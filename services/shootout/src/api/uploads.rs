@@ -338,6 +338,7 @@ impl UploadService for UploadApi {
         let request = request.into_inner();
         let id = parse_id("upload_id", &request.upload_id)?;
         let len = request.data.len() as u64;
+        metrics::counter!("gts_upload_bytes_total").increment(len);
         if len == 0 || len > u64::from(MAX_CHUNK_BYTES) {
             return Err(invalid(
                 "data",
