@@ -88,11 +88,7 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, String> {
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     let result = match settings.format {
         LogFormat::Json => tracing::subscriber::set_global_default(
-            registry.with(
-                tracing_subscriber::fmt::layer()
-                    .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-                    .event_format(json_log::JsonLines::new(settings.service_name)),
-            ),
+            registry.with(json_layer(settings.service_name, std::io::stdout)),
         ),
         LogFormat::Text => {
             tracing::subscriber::set_global_default(registry.with(tracing_subscriber::fmt::layer()))
@@ -107,6 +103,45 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, String> {
     Ok(TelemetryGuard {
         provider: Some(provider),
     })
+}
+
+/// The JSON line layer (see [`json_log`]) of `service`, writing to `writer`.
+pub fn json_layer<S, W>(service: &'static str, writer: W) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+        .event_format(json_log::JsonLines::new(service))
+        .with_writer(writer)
+}
+
+/// The subscriber of [`init`]'s JSON format with spans kept local (ids, no export),
+/// writing to `writer`: for tests that read the lines a process would print.
+pub fn json_subscriber<W>(
+    service: &'static str,
+    filter: &str,
+    writer: W,
+) -> Result<(impl tracing::Subscriber + Send + Sync, TelemetryGuard), String>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_new(filter).map_err(|e| format!("invalid filter: {e}"))?;
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let provider = provider(service, None)?;
+    let subscriber = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer(service)))
+        .with(json_layer(service, writer));
+    Ok((
+        subscriber,
+        TelemetryGuard {
+            provider: Some(provider),
+        },
+    ))
 }
 
 /// The tracer provider: with a batch exporter to `endpoint` when there is one, else local
