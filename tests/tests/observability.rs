@@ -186,7 +186,11 @@ async fn one_submit_job_is_one_trace_and_the_render_shows_in_the_metrics() {
             &["result=\"miss\""]
         ) >= 1.0
     );
-    assert!(sample(&exposition, "gts_upload_bytes_total", &[]) >= di_bytes.len() as f64);
+    // The one upload of the test, each byte stored once.
+    assert_eq!(
+        sample(&exposition, "gts_upload_bytes_total", &[]),
+        di_bytes.len() as f64
+    );
     // WatchJob streams open: the worker's and the gateway's gauges, back to 0 once the
     // stream ended.
     assert!(

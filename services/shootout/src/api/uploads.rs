@@ -338,7 +338,6 @@ impl UploadService for UploadApi {
         let request = request.into_inner();
         let id = parse_id("upload_id", &request.upload_id)?;
         let len = request.data.len() as u64;
-        metrics::counter!("gts_upload_bytes_total").increment(len);
         if len == 0 || len > u64::from(MAX_CHUNK_BYTES) {
             return Err(invalid(
                 "data",
@@ -407,6 +406,8 @@ impl UploadService for UploadApi {
             .await
             .map_err(ShootoutError::from)?;
         tx.commit().await.map_err(ShootoutError::from)?;
+        // Bytes stored, not bytes sent: refused and repeated chunks are not counted.
+        metrics::counter!("gts_upload_bytes_total").increment(fresh.len() as u64);
         Ok(Response::new(PutChunkResponse {
             bytes_received: new_received,
         }))
