@@ -2,7 +2,8 @@
 # Makes sure what GTS needs on this machine is installed and running on loopback:
 # PostgreSQL (with the `gts` role and database), Redis and ffmpeg; installs the npm
 # packages (deploy/local/tools, web/, tests/browser/), builds the web console into
-# web/dist and installs Debian's Chromium for the browser test. Installs missing
+# web/dist, installs the Python test tools (deploy/local/tools/requirements.txt) and
+# Debian's Chromium for the browser test. Installs missing
 # Debian packages when run as root; otherwise says exactly what to install.
 # Idempotent: safe to run before every start and every test run.
 set -euo pipefail
@@ -112,8 +113,16 @@ if [ ! -f web/dist/index.html ] || [ ! -f web/dist/assets/app.js ] \
     npm run --prefix web build --silent >/dev/null
 fi
 
+# --- Python tools: moto's S3 server (the S3 tests) and kubernetes-validate (manifests) --
+if ! python3 -c "import moto.server, flask_cors" 2>/dev/null || ! command -v kubernetes-validate >/dev/null; then
+    command -v python3 >/dev/null || apt_install python3 python3-pip
+    say "installing the Python test tools (pip install -r deploy/local/tools/requirements.txt)"
+    python3 -m pip install --quiet --disable-pip-version-check -r deploy/local/tools/requirements.txt \
+        || die "cannot install deploy/local/tools/requirements.txt with pip"
+fi
+
 # Debian's Chromium for the console's browser test (playwright-core drives it; no browser
 # download).
 [ -x /usr/bin/chromium ] || apt_install chromium
 
-say "dependencies ready: PostgreSQL 127.0.0.1:$PG_PORT (role gts), Redis 127.0.0.1:$REDIS_PORT, ffmpeg, buf, the web console, Chromium"
+say "dependencies ready: PostgreSQL 127.0.0.1:$PG_PORT (role gts), Redis 127.0.0.1:$REDIS_PORT, ffmpeg, buf, the web console, moto, kubernetes-validate, Chromium"

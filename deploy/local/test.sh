@@ -11,6 +11,10 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 deploy/local/ensure-deps.sh
 gts_clean_if_checkout_moved
 
+# --- issue 15: Kubernetes manifests validated offline -----------------------------------
+echo "==> Kubernetes manifests (kustomize + kubernetes-validate, offline)"
+deploy/k8s/validate.sh
+# --- end issue 15 ------------------------------------------------------------------------
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 echo "==> cargo clippy (-D warnings)"

@@ -11,10 +11,21 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The auth service (`GTS_AUTH_URL`).
     pub auth_url: String,
-    /// The shootout service (`GTS_SHOOTOUT_URL`).
+    /// The shootout service (`GTS_SHOOTOUT_URL`; like the worker's, one URL or a
+    /// comma-separated list, each resolved to every address its host has, see
+    /// [`crate::balance`]).
     pub shootout_url: String,
     /// The worker service (`GTS_WORKER_URL`).
     pub worker_url: String,
+    /// How often backend hosts are resolved again (`GTS_GATEWAY_RESOLVE_INTERVAL_MS`,
+    /// default 5 s).
+    pub resolve_interval: Duration,
+    /// Calls forwarded at once before new ones are shed with RESOURCE_EXHAUSTED
+    /// (`GTS_GATEWAY_MAX_CONCURRENT_CALLS`, default 1024).
+    pub max_concurrent_calls: usize,
+    /// Deadline given to unary calls that carry none (`GTS_GATEWAY_DEFAULT_DEADLINE_MS`,
+    /// default 30 s; streams are never cut by it).
+    pub default_deadline: Duration,
     /// Redis, for rate limits (`GTS_REDIS_URL`, required).
     pub redis_url: String,
     /// Redis key prefix (`GTS_REDIS_PREFIX`).
@@ -56,6 +67,20 @@ impl Config {
         let backend = |var: &str, default: &str| -> Result<String, ConfigError> {
             Ok(env.url_or(var, &["http", "https"], default)?.to_string())
         };
+        let backend_list = |var: &str, default: &str| -> Result<String, ConfigError> {
+            let raw: String = env.or(var, default.to_owned())?;
+            let urls = raw
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+                .map(|part| {
+                    Env::from_pairs([(var, part)])
+                        .url_or(var, &["http", "https"], part)
+                        .map(|url| url.to_string())
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(urls.join(","))
+        };
         let origins: String = env.or(
             "GTS_CORS_ORIGINS",
             "http://127.0.0.1:8080,http://localhost:8080".to_owned(),
@@ -66,8 +91,13 @@ impl Config {
                 SocketAddr::from(([127, 0, 0, 1], 8080)),
             )?,
             auth_url: backend("GTS_AUTH_URL", "http://127.0.0.1:50051")?,
-            shootout_url: backend("GTS_SHOOTOUT_URL", "http://127.0.0.1:50052")?,
-            worker_url: backend("GTS_WORKER_URL", "http://127.0.0.1:50053")?,
+            shootout_url: backend_list("GTS_SHOOTOUT_URL", "http://127.0.0.1:50052")?,
+            worker_url: backend_list("GTS_WORKER_URL", "http://127.0.0.1:50053")?,
+            resolve_interval: env
+                .millis_or("GTS_GATEWAY_RESOLVE_INTERVAL_MS", Duration::from_secs(5))?,
+            max_concurrent_calls: env.or("GTS_GATEWAY_MAX_CONCURRENT_CALLS", 1024usize)?,
+            default_deadline: env
+                .millis_or("GTS_GATEWAY_DEFAULT_DEADLINE_MS", Duration::from_secs(30))?,
             redis_url: env
                 .url(
                     "GTS_REDIS_URL",

@@ -8,6 +8,10 @@
 //!   the console directory with its content type, 404 when missing. Any other path
 //!   (`/`, `/auth/callback`, `/shootouts/…`) is a page of the single-page app and gets
 //!   `index.html` (the SPA fallback).
+//! - Only the console's own routes are pages ([`is_console_page`], mirroring the routes
+//!   of `web/src/main.ts` and `web/src/workspace.ts`). Any other GET path with no
+//!   extension (`/metrics`, `/healthz`, a typo) is 404, so an unknown path is never
+//!   mistaken for a working endpoint. A new console route is added there.
 //! - Paths are resolved by tower-http's `ServeDir`, which refuses `..` and other escapes.
 //! - When the directory has no `index.html` (the console was not built) the gateway still
 //!   serves gRPC; console requests get 503 with a plain message saying how to build it.
@@ -37,6 +41,39 @@ pub const NOT_BUILT: &str = "The GTS web console is not built. Build it with \
 `npm ci && npm run build` in web/ (deploy/local/ensure-deps.sh does this), or point \
 GTS_GATEWAY_CONSOLE_DIR at a built console.\n";
 
+/// Whether `path` is a page of the single-page app (served `index.html`): `/`,
+/// `/auth/callback`, `/s/<share token>`, `/shootouts/new`, `/shootouts/<uuid>` and
+/// `/shootouts/<uuid>/renders/<uuid>`.
+pub fn is_console_page(path: &str) -> bool {
+    let uuid = |part: &str| uuid::Uuid::try_parse(part).is_ok();
+    let token = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 128
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        [""] | ["index.html"] | ["auth", "callback"] => true,
+        ["s", share] => token(share),
+        ["shootouts", "new"] => true,
+        ["shootouts", id] => uuid(id),
+        ["shootouts", id, "renders", job] => uuid(id) && uuid(job),
+        _ => false,
+    }
+}
+
+/// The plain 404 of a path that is neither a console page nor a file.
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "not found\n",
+    )
+        .into_response()
+}
+
 /// The built console's directory.
 #[derive(Debug, Clone)]
 pub struct Console {
@@ -62,6 +99,10 @@ impl Console {
     where
         B: Send + 'static,
     {
+        let path = request.uri().path();
+        if !is_file_path(path) && !is_console_page(path) {
+            return not_found();
+        }
         let index = self.dir.join("index.html");
         if !tokio::fs::metadata(&index)
             .await
@@ -224,6 +265,28 @@ mod tests {
             .serve(Request::get("/assets/missing.js").body(()).unwrap())
             .await;
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+        for page in [
+            "/auth/callback",
+            "/s/AbC-d_9",
+            "/shootouts/new",
+            "/shootouts/0193b7a8-0000-7000-8000-000000000001",
+            "/shootouts/0193b7a8-0000-7000-8000-000000000001/renders/0193b7a8-0000-7000-8000-000000000002",
+        ] {
+            let response = console.serve(Request::get(page).body(()).unwrap()).await;
+            assert_eq!(response.status(), StatusCode::OK, "{page}");
+        }
+        for unknown in [
+            "/metrics",
+            "/healthz",
+            "/readyz",
+            "/shootouts/0193-abc",
+            "/shootouts/0193b7a8-0000-7000-8000-000000000001/extra",
+            "/s/",
+        ] {
+            let response = console.serve(Request::get(unknown).body(()).unwrap()).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{unknown}");
+        }
 
         let escape = console
             .serve(Request::get("/../Cargo.toml").body(()).unwrap())

@@ -7,6 +7,7 @@
 //! ([`shared`]). Internal services are never routed (see [`routing`]).
 
 pub mod artifacts;
+pub mod balance;
 mod config;
 pub mod console;
 pub mod limits;
@@ -14,6 +15,7 @@ mod proxy;
 pub mod rate_limit;
 pub mod routing;
 pub mod shared;
+mod shed;
 
 pub use config::Config;
 
@@ -30,7 +32,7 @@ use gts_common::{
 };
 use http::{HeaderName, HeaderValue, Method};
 use tokio::net::TcpListener;
-use tonic::{service::Routes, transport::Endpoint};
+use tonic::service::Routes;
 use tonic_web::GrpcWebLayer;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -55,10 +57,12 @@ pub async fn serve(
         config.startup_timeout,
     )
     .await?;
-    let worker = channel(&config.worker_url)?;
+    let backend =
+        |urls: &str| balance::channel(urls, config.resolve_interval, shutdown.clone().wait());
+    let worker = backend(&config.worker_url)?;
     let backends = Backends {
-        auth: channel(&config.auth_url)?,
-        shootout: channel(&config.shootout_url)?,
+        auth: backend(&config.auth_url)?,
+        shootout: backend(&config.shootout_url)?,
         worker: worker.clone(),
     };
 
@@ -100,7 +104,18 @@ pub async fn serve(
         .layer(limits::SizeLimitLayer::new(config.max_request_bytes))
         .layer(auth)
         .layer(rate_limits.layer(rate_limit::Subject::User))
-        .service(GrpcProxy::new(backends));
+        // RPC metrics and the access line, inside the request span (gRPC, after grpc-web).
+        .map_response(
+            |response: http::Response<gts_common::access::ObservedBody<tonic::body::Body>>| {
+                response.map(tonic::body::Body::new)
+            },
+        )
+        .layer(gts_common::access::AccessLayer)
+        // Past the limit a call is refused at once (RESOURCE_EXHAUSTED), never queued.
+        .layer_fn(shed::Shed::new)
+        .load_shed()
+        .concurrency_limit(config.max_concurrent_calls.max(1))
+        .service(GrpcProxy::new(backends, config.default_deadline));
     // GET/HEAD that no route above took: the web console; everything else: gRPC.
     let fallback =
         console::ConsoleOrGrpc::new(console::Console::new(&config.console_dir), grpc_proxy);
@@ -161,15 +176,6 @@ fn set_forwarded_for<B>(mut request: http::Request<B>) -> http::Request<B> {
         headers.insert("x-forwarded-for", peer);
     }
     request
-}
-
-fn channel(url: &str) -> Result<tonic::transport::Channel, StartError> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|e| StartError::Other(format!("invalid backend URL {url}: {e}")))?
-        .connect_timeout(Duration::from_secs(2))
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .keep_alive_while_idle(true);
-    Ok(endpoint.connect_lazy())
 }
 
 /// CORS for grpc-web: configured origins only; the gRPC status headers exposed.

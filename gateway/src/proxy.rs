@@ -41,11 +41,16 @@ impl Backends {
 #[derive(Clone)]
 pub struct GrpcProxy {
     backends: Backends,
+    default_deadline: std::time::Duration,
 }
 
 impl GrpcProxy {
-    pub fn new(backends: Backends) -> Self {
-        Self { backends }
+    /// Forwards to `backends`; unary calls without a `grpc-timeout` get `default_deadline`.
+    pub fn new(backends: Backends, default_deadline: std::time::Duration) -> Self {
+        Self {
+            backends,
+            default_deadline,
+        }
     }
 }
 
@@ -62,9 +67,14 @@ impl Service<Request<Body>> for GrpcProxy {
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let decision = route(request.uri().path());
         let backends = self.backends.clone();
+        let default_deadline = self.default_deadline;
         Box::pin(async move {
             let response = match decision {
-                Route::Forward(backend) => forward(backends.channel(backend), request).await,
+                Route::Forward(backend) => {
+                    let mut request = request;
+                    set_default_deadline(&mut request, default_deadline);
+                    forward(backends.channel(backend), request).await
+                }
                 Route::Internal(service) => Status::permission_denied(format!(
                     "{} is an internal service and cannot be called through the gateway",
                     gts_common::echo::shown(&service)
@@ -81,13 +91,43 @@ impl Service<Request<Body>> for GrpcProxy {
     }
 }
 
+/// A unary call of the contract that carries no deadline gets `deadline`, which the
+/// channel and the backend both enforce; streams (WatchJob) are left alone.
+fn set_default_deadline(request: &mut Request<Body>, deadline: std::time::Duration) {
+    if request.headers().contains_key("grpc-timeout") {
+        return;
+    }
+    let unary = gts_proto::method(request.uri().path()).is_some_and(|method| !method.streaming);
+    if !unary {
+        return;
+    }
+    // gRPC's timeout is at most 8 digits; milliseconds cover over a day.
+    let millis = deadline.as_millis().clamp(1, 99_999_999);
+    if let Ok(value) = http::HeaderValue::from_str(&format!("{millis}m")) {
+        request.headers_mut().insert("grpc-timeout", value);
+    }
+}
+
 async fn forward(mut channel: Channel, mut request: Request<Body>) -> Response<Body> {
     let path = request.uri().path().to_owned();
     // The backend's span continues this gateway span's trace.
     gts_common::trace_context::inject_current(request.headers_mut());
-    if let Err(error) = std::future::poll_fn(|cx| channel.poll_ready(cx)).await {
-        tracing::warn!(%error, %path, "backend not ready");
-        return unavailable();
+    // No endpoint (none resolved yet, all down) must not hang the caller.
+    let ready = tokio::time::timeout(
+        crate::balance::CONNECT_TIMEOUT,
+        std::future::poll_fn(|cx| channel.poll_ready(cx)),
+    )
+    .await;
+    match ready {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::warn!(%error, %path, "backend not ready");
+            return unavailable();
+        }
+        Err(_) => {
+            tracing::warn!(%path, "no backend endpoint became ready in time");
+            return unavailable();
+        }
     }
     match channel.call(request).await {
         Ok(response) => response.map(Body::new),

@@ -54,3 +54,55 @@ pub const INTERNAL_SERVICES: &[&str] = &[
 
 #[cfg(test)]
 mod contract_tests;
+
+/// One RPC of the contract, as the descriptor set describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodInfo {
+    /// `/gts.v1.Service/Method`, the HTTP/2 path of the call.
+    pub path: String,
+    /// Whether the client or the server streams messages (not a plain unary call).
+    pub streaming: bool,
+}
+
+/// Every RPC of `gts.v1`, decoded once from [`FILE_DESCRIPTOR_SET`]. Callers that must
+/// know the contract's methods (metric labels, the gateway's default deadline for unary
+/// calls) read them here rather than keeping their own list.
+pub fn methods() -> &'static [MethodInfo] {
+    static METHODS: std::sync::OnceLock<Vec<MethodInfo>> = std::sync::OnceLock::new();
+    METHODS.get_or_init(|| {
+        use prost::Message as _;
+        let Ok(set) = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET) else {
+            return Vec::new();
+        };
+        set.file
+            .iter()
+            .filter(|file| file.package() == "gts.v1")
+            .flat_map(|file| {
+                file.service.iter().flat_map(move |service| {
+                    service.method.iter().map(move |method| MethodInfo {
+                        path: format!("/gts.v1.{}/{}", service.name(), method.name()),
+                        streaming: method.client_streaming() || method.server_streaming(),
+                    })
+                })
+            })
+            .collect()
+    })
+}
+
+/// The contract's method at `path`, if it is one.
+pub fn method(path: &str) -> Option<&'static MethodInfo> {
+    methods().iter().find(|method| method.path == path)
+}
+
+#[cfg(test)]
+mod method_tests {
+    #[test]
+    fn the_catalog_knows_unary_and_streaming_calls() {
+        let watch = super::method("/gts.v1.JobService/WatchJob").expect("WatchJob");
+        assert!(watch.streaming);
+        let submit = super::method("/gts.v1.JobService/SubmitJob").expect("SubmitJob");
+        assert!(!submit.streaming);
+        assert!(super::method("/gts.v1.JobService/Nope").is_none());
+        assert!(super::methods().len() > 20, "{}", super::methods().len());
+    }
+}

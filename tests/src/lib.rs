@@ -13,6 +13,7 @@ pub mod db;
 pub mod health;
 pub mod pg_cluster;
 pub mod redis_server;
+pub mod s3_server;
 pub mod shootouts;
 pub mod stack;
 

@@ -362,6 +362,12 @@ async fn the_console_is_served_with_correct_content_types_beside_grpc_web() {
     assert_eq!(String::from_utf8_lossy(&body), html);
     let (status, _, _) = http(&stack, Method::GET, "/assets/missing.js", &[], Vec::new()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Paths that are neither a console page nor a file are 404, never the console's HTML.
+    for path in ["/metrics", "/healthz", "/readyz", "/no-such-page"] {
+        let (status, _, body) = http(&stack, Method::GET, path, &[], Vec::new()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert!(!String::from_utf8_lossy(&body).contains("<html"), "{path}");
+    }
 
     // grpc-web POSTs and health are not shadowed by the console.
     let (status, headers, _) = http(

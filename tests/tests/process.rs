@@ -84,6 +84,41 @@ async fn a_malformed_variable_stops_every_binary_with_one_line_naming_it() {
     );
 }
 
+#[tokio::test]
+async fn the_shipped_placeholder_secrets_stop_the_binaries_that_read_them() {
+    let base = [
+        ("GTS_DATABASE_URL", "postgres://gts:gts@127.0.0.1:5432/gts"),
+        ("GTS_REDIS_URL", "redis://127.0.0.1:6379"),
+    ];
+    // The example values of deploy/k8s/config.yaml.
+    let cases = [
+        (
+            "gts-auth",
+            "GTS_SERVICE_TOKEN",
+            "change-me-to-a-random-secret-of-at-least-32-characters",
+        ),
+        (
+            "gts-shootout",
+            "GTS_SERVICE_TOKEN",
+            "change-me-to-a-random-secret-of-at-least-32-characters",
+        ),
+        (
+            "gts-worker",
+            "GTS_ARTIFACT_URL_KEY",
+            "change-me-to-another-random-secret-of-at-least-32-characters",
+        ),
+    ];
+    for (binary, var, placeholder) in cases {
+        let mut env = base.to_vec();
+        env.push((var, placeholder));
+        let (code, lines) = run_with(binary, &env).await;
+        assert_eq!(code, Some(2), "{binary}: {lines:?}");
+        assert_eq!(lines.len(), 1, "{binary} printed {lines:?}");
+        assert!(lines[0].contains(var), "{binary}: {lines:?}");
+        assert!(lines[0].contains("placeholder"), "{binary}: {lines:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_slow_in_flight_call_finish_then_exits_zero() {
     let db = TestDatabase::create().await;

@@ -120,3 +120,110 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Scrapes the Prometheus text of `addr`.
+async fn scrape(addr: std::net::SocketAddr) -> String {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let response = client
+        .request(
+            http::Request::get(format!("http://{addr}/metrics"))
+                .body(Empty::new())
+                .expect("a metrics request"),
+        )
+        .await
+        .expect("the metrics endpoint answers");
+    assert_eq!(response.status(), http::StatusCode::OK);
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the metrics body")
+        .to_bytes();
+    String::from_utf8(body.to_vec()).expect("UTF-8 metrics")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_has_an_access_line_with_trace_ids_and_is_counted_on_the_metrics_port() {
+    let db = TestDatabase::create().await;
+    let (addr, metrics_addr) = (free_local_addr(), free_local_addr());
+    let mut auth = backend_command("gts-auth", db.url(), "GTS_AUTH_LISTEN", addr);
+    auth.envs([
+        ("GTS_LOG", "info".to_owned()),
+        ("GTS_METRICS_LISTEN", metrics_addr.to_string()),
+    ]);
+    let secrets = gts_e2e::stack::StackSecrets::generate();
+    auth.env("GTS_SERVICE_TOKEN", &secrets.service_token);
+    let credential = secrets.service_credential("gts-ops");
+    let mut running = RunningBinary::start(auth).await;
+    let channel = serving_channel(addr).await;
+
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let mut request = tonic::Request::new(PingRequest {
+        delay_ms: 0,
+        message: "logged".to_owned(),
+    });
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-b7ad6b7169203331-01")
+            .parse()
+            .unwrap(),
+    );
+    credential.attach(&mut request).expect("credential");
+    OpsInternalClient::new(channel)
+        .ping(request)
+        .await
+        .expect("ping");
+
+    let line = tokio::time::timeout(
+        Duration::from_secs(10),
+        running.wait_for_log("\"target\":\"gts::access\""),
+    )
+    .await
+    .expect("an access line in time");
+    let line = if line.contains("Ping") {
+        line
+    } else {
+        // Health probes log at DEBUG; anything else before the Ping is skipped.
+        tokio::time::timeout(Duration::from_secs(10), running.wait_for_log("Ping"))
+            .await
+            .expect("the Ping's access line")
+    };
+    let json: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(json["service"], "gts-auth", "{line}");
+    assert_eq!(json["trace_id"], trace_id, "{line}");
+    assert_eq!(json["span_id"].as_str().map(str::len), Some(16), "{line}");
+    assert_eq!(json["fields"]["rpc_method"], "Ping", "{line}");
+    assert_eq!(json["fields"]["grpc_code"], "OK", "{line}");
+    assert!(json["fields"]["duration_ms"].as_f64().is_some(), "{line}");
+    // The verified caller, recorded on the request span by the auth layer.
+    assert_eq!(json["span"]["caller_service"], "gts-ops", "{line}");
+
+    let exposition = scrape(metrics_addr).await;
+    let ping = exposition
+        .lines()
+        .find(|l| {
+            l.starts_with("gts_rpc_requests_total{")
+                && l.contains("method=\"Ping\"")
+                && l.contains("code=\"OK\"")
+        })
+        .unwrap_or_else(|| panic!("no Ping counter in {exposition}"));
+    assert!(ping.contains("process=\"gts-auth\""), "{ping}");
+    assert!(ping.contains("service=\"gts.v1.OpsInternal\""), "{ping}");
+    assert!(ping.ends_with(" 1"), "{ping}");
+    assert!(
+        exposition.contains("gts_rpc_duration_seconds_bucket{"),
+        "{exposition}"
+    );
+
+    let pid = running.child.id().expect("pid");
+    let mut child = running.drain_log();
+    send_sigterm(pid).await;
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits in time")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0));
+    db.drop_now().await;
+}

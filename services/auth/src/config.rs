@@ -49,6 +49,11 @@ pub struct Config {
 pub struct Tone3000Settings {
     /// API base (`GTS_TONE3000_URL`, default `https://www.tone3000.com/api/v1`, as shootout).
     pub base_url: String,
+    /// The same API as the user's browser reaches it, for the authorize URL
+    /// (`GTS_TONE3000_BROWSER_URL`, default `base_url`): differs only where the services
+    /// and the browser use different names for TONE3000, as with the fake in docker
+    /// compose (`http://fake-tone3000:8787` inside, `http://127.0.0.1:8787` on the host).
+    pub browser_url: String,
     /// OAuth client id / publishable key (`GTS_TONE3000_CLIENT_ID`, default `t3k_pub_gts_fake`).
     pub client_id: String,
     /// Where TONE3000 sends the browser back (`GTS_TONE3000_REDIRECT_URI`,
@@ -120,6 +125,10 @@ impl Config {
             ),
             login_attempt_ttl: Duration::from_secs(env.or("GTS_LOGIN_ATTEMPT_TTL_SECS", 600)?),
             tone3000: Tone3000Settings {
+                browser_url: match env.optional::<url::Url>("GTS_TONE3000_BROWSER_URL")? {
+                    Some(url) => url.to_string().trim_end_matches('/').to_owned(),
+                    None => base_url.clone(),
+                },
                 base_url,
                 client_id: gts_common::settings::tone3000_client_id(env)?,
                 redirect_uri,

@@ -57,8 +57,11 @@ impl Tone3000 {
             Prompt::Standard,
             AuthorizeOptions::default(),
         );
-        let mut url = url::Url::parse(&format!("{}/oauth/authorize", self.settings.base_url))
-            .map_err(|e| UpstreamError::Unavailable(format!("bad GTS_TONE3000_URL: {e}")))?;
+        // The browser follows this URL: built on the browser's name for TONE3000.
+        let mut url = url::Url::parse(&format!("{}/oauth/authorize", self.settings.browser_url))
+            .map_err(|e| {
+                UpstreamError::Unavailable(format!("bad GTS_TONE3000_BROWSER_URL: {e}"))
+            })?;
         url.set_query(built.query());
         Ok(url.to_string())
     }

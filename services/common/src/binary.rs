@@ -5,6 +5,7 @@ use std::{fmt::Display, future::Future, process::ExitCode};
 
 use crate::{
     config::{ConfigError, Env},
+    metrics::{self, MetricsSettings},
     shutdown::Shutdown,
     telemetry::{self, TelemetrySettings},
 };
@@ -23,9 +24,11 @@ where
 {
     let env = Env::from_process();
     let loaded = load(&env).and_then(|config| {
-        TelemetrySettings::from_env(&env, service_name).map(|telemetry| (config, telemetry))
+        let telemetry = TelemetrySettings::from_env(&env, service_name)?;
+        let metrics = MetricsSettings::from_env(&env)?;
+        Ok((config, telemetry, metrics))
     });
-    let (config, telemetry_settings) = match loaded {
+    let (config, telemetry_settings, metrics_settings) = match loaded {
         Ok(loaded) => loaded,
         Err(error) => {
             eprintln!("{error}");
@@ -50,6 +53,11 @@ where
                 return ExitCode::from(2);
             }
         };
+        if let Err(line) = metrics::install(&metrics_settings, service_name) {
+            tracing::error!("{line}");
+            eprintln!("{service_name}: {line}");
+            return ExitCode::FAILURE;
+        }
         let shutdown = Shutdown::on_signals();
         match run(config, shutdown).await {
             Ok(()) => {

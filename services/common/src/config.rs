@@ -10,6 +10,32 @@ use std::{collections::HashMap, fmt::Display, str::FromStr, time::Duration};
 /// The prefix of every GTS variable.
 pub const PREFIX: &str = "GTS_";
 
+/// Words of the example secrets in the shipped manifests and docs (`change-me-...`,
+/// `replace-with-...`): a secret containing one was never replaced, and a process that
+/// accepted it would be protected by a value published in this repository.
+const PLACEHOLDER_MARKERS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "replace-with",
+    "replace_me",
+    "replace-me",
+    "placeholder",
+];
+
+/// Refuses a secret that is still one of the shipped placeholders.
+pub fn refuse_placeholder(secret: &str) -> Result<(), String> {
+    let lower = secret.to_ascii_lowercase();
+    match PLACEHOLDER_MARKERS
+        .iter()
+        .find(|marker| lower.contains(*marker))
+    {
+        Some(marker) => Err(format!(
+            "is still the shipped placeholder (contains {marker:?}); generate a real secret: openssl rand -base64 48"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A configuration value that is missing or malformed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -169,6 +195,19 @@ pub fn exit_on_config_error<T>(result: Result<T, ConfigError>) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shipped_placeholder_secrets_are_refused() {
+        for placeholder in [
+            "change-me-to-a-random-secret-of-at-least-32-characters",
+            "replace-with-the-pem-of-openssl-genpkey-algorithm-ed25519",
+            "CHANGEME0123456789012345678901234567",
+        ] {
+            let error = refuse_placeholder(placeholder).unwrap_err();
+            assert!(error.contains("openssl rand"), "{error}");
+        }
+        assert!(refuse_placeholder("q3J0c2xkZmtqc2Rsa2ZqYXNsZGtmamFzbGRrZmo=").is_ok());
+    }
 
     #[test]
     fn missing_required_names_the_variable() {

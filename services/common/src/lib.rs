@@ -3,6 +3,7 @@
 //! PostgreSQL and Redis connections, and the database-error classification that each
 //! service's own error type maps to `tonic::Status`.
 
+pub mod access;
 pub mod auth;
 pub mod binary;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod health;
 pub mod identity;
 pub mod infra;
 pub mod log_bridge;
+pub mod metrics;
 pub mod ops;
 pub mod paging;
 pub mod rate_limit;

@@ -69,6 +69,14 @@ impl FixedWindow {
             .query_async(&mut conn)
             .await?;
         if count > limit {
+            // parts are [process, "rl", scope, subject]: label by the first and the scope
+            // only, never by the subject (unbounded).
+            let scope = format!(
+                "{}:{}",
+                parts.first().copied().unwrap_or("?"),
+                parts.get(2).copied().unwrap_or("?")
+            );
+            metrics::counter!("gts_rate_limit_refusals_total", "scope" => scope).increment(1);
             let window_end = window_index.saturating_add(1).saturating_mul(window_ms);
             let retry_after = Duration::from_millis(window_end.saturating_sub(now_ms));
             return Ok(Verdict::Limited { retry_after });

@@ -99,6 +99,8 @@ pub async fn serve_with_auth(
                     tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
                 ),
         )
+        // Inside the request span: RPC metrics and the access-log line, auth refusals too.
+        .layer(crate::access::AccessLayer)
         // Names the answering process, so a caller behind the gateway can tell who served it.
         .layer(SetResponseHeaderLayer::overriding(
             http::HeaderName::from_static(SERVED_BY_HEADER),

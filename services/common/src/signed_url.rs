@@ -19,6 +19,8 @@ pub const MIN_KEY_LEN: usize = 32;
 pub enum SignatureError {
     #[error("the signing key must be at least {MIN_KEY_LEN} bytes")]
     KeyTooShort,
+    #[error("the signing key {0}")]
+    Placeholder(String),
     #[error("the link is incomplete: expires and sig are required")]
     Missing,
     #[error("the link is malformed")]
@@ -47,6 +49,8 @@ impl UrlSigner {
         if key.len() < MIN_KEY_LEN {
             return Err(SignatureError::KeyTooShort);
         }
+        crate::config::refuse_placeholder(&String::from_utf8_lossy(key))
+            .map_err(SignatureError::Placeholder)?;
         Ok(Self {
             key: hmac::Key::new(hmac::HMAC_SHA256, key),
         })

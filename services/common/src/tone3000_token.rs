@@ -58,6 +58,7 @@ impl Tone3000TokenSource for AuthServiceTokenSource {
             user_id: user.to_string(),
         });
         credential.attach(&mut request)?;
+        crate::trace_context::inject_into(&mut request);
         match AuthInternalClient::new(self.channel.clone())
             .get_tone3000_access_token(request)
             .await

@@ -34,14 +34,71 @@ impl Injector for HeaderInjector<'_> {
 }
 
 /// The span of an incoming request: named after its path, a child of the caller's trace.
+/// `user_id` (or `caller_service`) is filled in by the auth layer once it knows the caller.
 pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
     let path = request.uri().path();
-    let span = tracing::info_span!("request", otel.name = %path, rpc.path = %path);
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %path,
+        rpc.path = %path,
+        user_id = tracing::field::Empty,
+        caller_service = tracing::field::Empty,
+    );
     let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.extract(&HeaderExtractor(request.headers()))
     });
     let _ = span.set_parent(parent);
     span
+}
+
+/// Records the verified caller on the current (request) span, so the access-log line and
+/// every other line of the call name who made it.
+pub fn record_caller(caller: &crate::identity::Caller) {
+    let span = tracing::Span::current();
+    match caller {
+        crate::identity::Caller::User(user) => {
+            span.record("user_id", tracing::field::display(user.user_id));
+        }
+        crate::identity::Caller::Service(name) => {
+            span.record("caller_service", name.as_str());
+        }
+    }
+}
+
+/// Writes the current span's trace context into an internal call's metadata, so the
+/// called service's span continues this trace (worker → shootout, worker → auth, ...).
+pub fn inject_into<T>(request: &mut tonic::Request<T>) {
+    let mut headers = std::mem::take(request.metadata_mut()).into_headers();
+    inject_current(&mut headers);
+    *request.metadata_mut() = tonic::metadata::MetadataMap::from_headers(headers);
+}
+
+/// The current span's W3C `traceparent` (and `tracestate`), as text to store with work
+/// that another process continues later (a queued job).
+pub fn current_traceparent() -> String {
+    let mut headers = http::HeaderMap::new();
+    inject_current(&mut headers);
+    headers
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Makes `span` a child of the stored `traceparent` (no-op when it is empty or invalid).
+pub fn continue_from(span: &tracing::Span, traceparent: &str) {
+    let Ok(value) = http::HeaderValue::from_str(traceparent) else {
+        return;
+    };
+    if traceparent.is_empty() {
+        return;
+    }
+    let mut headers = http::HeaderMap::new();
+    headers.insert("traceparent", value);
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(&headers))
+    });
+    let _ = span.set_parent(parent);
 }
 
 /// Writes the current span's trace context into outgoing request headers.

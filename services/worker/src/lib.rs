@@ -19,6 +19,7 @@ mod convert;
 pub mod engine;
 mod error;
 pub mod events;
+pub mod observe;
 pub mod queue;
 pub mod render;
 pub mod runner;
@@ -174,7 +175,7 @@ impl Worker {
         Runner::new(RunnerDeps {
             db: self.infra.db.clone(),
             log: self.log.clone(),
-            renderer,
+            renderer: observe::ObservedRenderer::wrap(self.infra.db.clone(), renderer),
             artifacts: Arc::clone(&self.seams.artifacts),
             settings: self.config.queue.clone(),
         })
@@ -248,11 +249,17 @@ async fn serve_connected(
     if runner.is_none() {
         tracing::warn!("this process serves the API but renders nothing (GTS_WORKER_RUN_JOBS)");
     }
+    let depth = tokio::spawn(observe::queue_depth_task(
+        worker.infra().db.clone(),
+        std::time::Duration::from_secs(5),
+        shutdown.clone().wait(),
+    ));
     let auth = gts_common::auth::AuthLayer::new(auth);
     let served = server::serve_with_auth(worker.routes(), listener, options, auth, shutdown).await;
     if let Some(runner) = runner {
         let _ = runner.await;
     }
+    let _ = depth.await;
     served?;
     Ok(())
 }

@@ -66,6 +66,7 @@ impl RenderSpecSource for GrpcRenderSpecSource {
         credential
             .attach(&mut request)
             .map_err(|status| SpecError::Unavailable(status.message().to_owned()))?;
+        gts_common::trace_context::inject_into(&mut request);
         let response = self.client.clone().get_render_spec(request).await;
         match response {
             Ok(response) => response.into_inner().spec.ok_or_else(|| {

@@ -210,6 +210,7 @@ where
         if let Some(authenticator) = &self.layer.authenticator {
             match authenticator.authenticate(request.headers()) {
                 Ok(Some(caller)) => {
+                    crate::trace_context::record_caller(&caller);
                     request.extensions_mut().insert(caller);
                 }
                 Ok(None) => {}

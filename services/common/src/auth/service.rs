@@ -36,6 +36,7 @@ impl ServiceSecret {
         if secret.len() < MIN_SECRET_LEN {
             return Err(format!("must be at least {MIN_SECRET_LEN} characters"));
         }
+        crate::config::refuse_placeholder(secret)?;
         Ok(Self(secret.as_bytes().to_vec()))
     }
 }

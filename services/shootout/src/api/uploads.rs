@@ -406,6 +406,8 @@ impl UploadService for UploadApi {
             .await
             .map_err(ShootoutError::from)?;
         tx.commit().await.map_err(ShootoutError::from)?;
+        // Bytes stored, not bytes sent: refused and repeated chunks are not counted.
+        metrics::counter!("gts_upload_bytes_total").increment(fresh.len() as u64);
         Ok(Response::new(PutChunkResponse {
             bytes_received: new_received,
         }))

@@ -51,7 +51,12 @@ impl JobApi {
             spec: spec.encode_to_vec(),
             max_attempts: self.max_attempts,
         };
+        // Before the insert: a worker may claim the job as soon as it exists.
+        if let Err(error) = crate::observe::store_trace(&self.db, new_job.id).await {
+            tracing::warn!(%error, job_id = %new_job.id, "cannot store a job's trace context");
+        }
         let Some(row) = queue::insert(&self.db, &new_job).await? else {
+            crate::observe::forget_trace(&self.db, new_job.id).await;
             // A concurrent call with the same key won the insert.
             let existing = queue::find_by_key(&self.db, owner, &key)
                 .await?

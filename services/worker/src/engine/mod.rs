@@ -28,9 +28,11 @@ use std::{
 use gts_proto::v1::{JobProgress, RenderStage};
 use gts_render::{CancelToken, Progress, RenderError, RenderOptions, Stage};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{
     artifacts::JobArtifacts,
+    observe::StageSpans,
     render::{ProgressSink, RenderFailure, RenderOutput, RenderRequest, Renderer},
 };
 use inputs::InputFetcher;
@@ -91,6 +93,7 @@ impl Renderer for EngineRenderer {
                 &cancel,
                 &report_fetch,
             )
+            .instrument(tracing::info_span!("render.fetch_inputs"))
             .await?;
         let spec = spec_map::shootout_spec(&request.spec, &local)?;
 
@@ -111,17 +114,28 @@ impl Renderer for EngineRenderer {
             ))),
         };
         let (out_dir, sink) = (scratch.out.clone(), progress.clone());
+        let stages = StageSpans::under(tracing::info_span!("render.engine"));
+        let engine_stages = Arc::clone(&stages);
         let rendered = tokio::task::spawn_blocking(move || {
             gts_render::render_shootout_with(
                 &spec,
                 &out_dir,
-                &EngineProgress(sink),
+                &EngineProgress {
+                    sink,
+                    stages: engine_stages,
+                },
                 &engine_cancel,
                 &options,
             )
         })
         .await;
         forward.abort();
+        stages.finish(match &rendered {
+            Ok(Ok(report)) => Some(report.duration_seconds),
+            _ => None,
+        });
+        // Closes the engine's span (the thread's handle went with its closure).
+        drop(stages);
         let report = match rendered {
             Ok(Ok(report)) => report,
             Ok(Err(error)) => return Err(classify(error, &scratch.inputs)),
@@ -141,6 +155,7 @@ impl Renderer for EngineRenderer {
             &progress,
             &cancel,
         )
+        .instrument(tracing::info_span!("render.upload"))
         .await
     }
 }
@@ -157,11 +172,15 @@ pub(crate) fn store_unavailable() -> RenderFailure {
     RenderFailure::Transient("the file store is unavailable; the render will be retried".to_owned())
 }
 
-/// Engine progress as the contract's.
-struct EngineProgress(ProgressSink);
+/// Engine progress as the contract's, and as stage spans.
+struct EngineProgress {
+    sink: ProgressSink,
+    stages: Arc<StageSpans>,
+}
 
 impl gts_render::ProgressSink for EngineProgress {
     fn report(&self, progress: Progress) {
+        self.stages.observe(&progress);
         let stage = match progress.stage {
             Stage::Load => RenderStage::Decoding,
             Stage::Process => RenderStage::RenderingChain,
@@ -171,7 +190,7 @@ impl gts_render::ProgressSink for EngineProgress {
             Stage::Done => RenderStage::Uploading,
         };
         let span = outputs::UPLOAD_START - FETCH_SHARE;
-        self.0.report(JobProgress {
+        self.sink.report(JobProgress {
             stage: stage as i32,
             chain_index: progress.chain.and_then(|c| u32::try_from(c).ok()),
             chain_count: u32::try_from(progress.chain_count).unwrap_or(u32::MAX),

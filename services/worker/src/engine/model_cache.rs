@@ -38,7 +38,7 @@ impl ModelCache {
     /// The cached bytes of `model_id`, if present (and matching `expected_sha256` when given).
     pub async fn get(&self, model_id: u64, expected_sha256: Option<&str>) -> Option<Bytes> {
         let id = i64::try_from(model_id).ok()?;
-        let sha256: String = sqlx::query_scalar(
+        let sha256: Option<String> = sqlx::query_scalar(
             "UPDATE worker.model_cache SET last_used_at = now() WHERE model_id = $1 \
              RETURNING sha256",
         )
@@ -46,13 +46,24 @@ impl ModelCache {
         .fetch_optional(&self.db)
         .await
         .map_err(|error| tracing::warn!(%error, "model cache lookup failed"))
-        .ok()??;
+        .ok()?;
+        let Some(sha256) = sha256 else {
+            metrics::counter!("gts_model_cache_lookups_total", "result" => "miss").increment(1);
+            return None;
+        };
         if expected_sha256.is_some_and(|expected| expected != sha256) {
+            metrics::counter!("gts_model_cache_lookups_total", "result" => "stale").increment(1);
             return None;
         }
         match self.blobs.get_verified(&cache_key(&sha256), &sha256).await {
-            Ok(bytes) => Some(bytes),
+            Ok(bytes) => {
+                metrics::counter!("gts_model_cache_lookups_total", "result" => "hit").increment(1);
+                metrics::counter!("gts_model_cache_hit_bytes_total").increment(bytes.len() as u64);
+                Some(bytes)
+            }
             Err(error) => {
+                metrics::counter!("gts_model_cache_lookups_total", "result" => "unusable")
+                    .increment(1);
                 tracing::info!(%error, model_id, "model cache entry unusable; downloading again");
                 None
             }
@@ -85,6 +96,9 @@ impl ModelCache {
             return;
         }
         self.evict().await;
+        if let Ok(total) = self.total_bytes().await {
+            metrics::gauge!("gts_model_cache_bytes").set(total as f64);
+        }
     }
 
     /// Deletes the least recently used entries beyond the cap, and blobs no entry names.
