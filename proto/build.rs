@@ -31,10 +31,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        // Every trait method gets a default body answering UNIMPLEMENTED, so a service
-        // implements RPCs one by one (`impl JobService for JobApi {}` compiles). With stubs,
-        // server-streaming RPCs return `tonic::codegen::BoxStream<T>` (no associated type).
-        .generate_default_stubs(true)
+        // No default bodies: a new RPC must be implemented (the compiler says where) rather
+        // than answering UNIMPLEMENTED unnoticed.
+        .generate_default_stubs(false)
         // prost with small encode buffers: see src/codec.rs.
         .codec_path("crate::codec::LeanCodec")
         .compile_fds(fds)?;

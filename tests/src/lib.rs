@@ -26,5 +26,5 @@ pub fn redis_url() -> String {
 
 /// A Redis key prefix unique to one test.
 pub fn unique_redis_prefix() -> String {
-    format!("gts-test:{}:", uuid::Uuid::new_v4().simple())
+    gts_testkit::redis_prefix()
 }

@@ -149,6 +149,80 @@ struct SlowJobs {
 
 #[tonic::async_trait]
 impl JobService for SlowJobs {
+    type WatchJobStream = tonic::codegen::BoxStream<gts_proto::v1::WatchJobResponse>;
+
+    // The RPCs this backend does not serve (the trait has no default bodies).
+    async fn submit_job(
+        &self,
+        _request: tonic::Request<gts_proto::v1::SubmitJobRequest>,
+    ) -> Result<tonic::Response<gts_proto::v1::SubmitJobResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("submit_job"))
+    }
+
+    async fn list_jobs(
+        &self,
+        _request: tonic::Request<gts_proto::v1::ListJobsRequest>,
+    ) -> Result<tonic::Response<gts_proto::v1::ListJobsResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("list_jobs"))
+    }
+
+    async fn cancel_job(
+        &self,
+        _request: tonic::Request<gts_proto::v1::CancelJobRequest>,
+    ) -> Result<tonic::Response<gts_proto::v1::CancelJobResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("cancel_job"))
+    }
+
+    async fn list_artifacts(
+        &self,
+        _request: tonic::Request<gts_proto::v1::ListArtifactsRequest>,
+    ) -> Result<tonic::Response<gts_proto::v1::ListArtifactsResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("list_artifacts"))
+    }
+
+    async fn get_artifact_url(
+        &self,
+        _request: tonic::Request<gts_proto::v1::GetArtifactUrlRequest>,
+    ) -> Result<tonic::Response<gts_proto::v1::GetArtifactUrlResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("get_artifact_url"))
+    }
+
+    async fn share_job(
+        &self,
+        _request: tonic::Request<gts_proto::v1::ShareJobRequest>,
+    ) -> Result<tonic::Response<gts_proto::v1::ShareJobResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("share_job"))
+    }
+
+    async fn unshare_job(
+        &self,
+        _request: tonic::Request<gts_proto::v1::UnshareJobRequest>,
+    ) -> Result<tonic::Response<gts_proto::v1::UnshareJobResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("unshare_job"))
+    }
+
+    async fn get_shared_result(
+        &self,
+        _request: tonic::Request<gts_proto::v1::GetSharedResultRequest>,
+    ) -> Result<tonic::Response<gts_proto::v1::GetSharedResultResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("get_shared_result"))
+    }
+
+    async fn get_shared_artifact_url(
+        &self,
+        _request: tonic::Request<gts_proto::v1::GetSharedArtifactUrlRequest>,
+    ) -> Result<tonic::Response<gts_proto::v1::GetSharedArtifactUrlResponse>, tonic::Status> {
+        Err(tonic::Status::unimplemented("get_shared_artifact_url"))
+    }
+
+
+    async fn watch_job(
+        &self,
+        _request: tonic::Request<gts_proto::v1::WatchJobRequest>,
+    ) -> Result<tonic::Response<Self::WatchJobStream>, tonic::Status> {
+        Err(tonic::Status::unimplemented("watch_job"))
+    }
+
     async fn get_job(
         &self,
         _request: tonic::Request<GetJobRequest>,

@@ -11,35 +11,21 @@
 use std::{collections::HashSet, time::Duration};
 
 use chrono::{DateTime, Utc};
-use gts_common::{auth::revocation, infra::Infra, shutdown::Shutdown};
+use gts_common::{
+    auth::revocation,
+    infra::Infra,
+    shutdown::{Rounds, Shutdown},
+};
 use uuid::Uuid;
 
 /// Publishes until `shutdown`.
 pub async fn run(infra: Infra, interval: Duration, shutdown: Shutdown) {
     let mut published: HashSet<Uuid> = HashSet::new();
-    let mut failing = false;
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stop = shutdown.wait();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = ticker.tick() => {}
-        }
-        match round(&infra, &mut published).await {
-            Ok(()) if failing => {
-                tracing::info!("revoked sessions are published to Redis again");
-                failing = false;
-            }
-            Ok(()) => {}
-            Err(error) => {
-                if !failing {
-                    tracing::warn!(%error, "cannot publish revoked sessions; retrying");
-                }
-                failing = true;
-                published.clear();
-            }
+    let mut rounds = Rounds::new("publish revoked sessions to Redis", interval, shutdown);
+    while rounds.next().await {
+        if rounds.record(round(&infra, &mut published).await) {
+            // Whatever state Redis is in, everything is published again next round.
+            published.clear();
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The auth service over an in-memory duplex connection: its real routes behind its real
-//! token layer (`gts_auth::routes` + `AppState::auth_layer`, what `serve` runs), a fresh
-//! database that drops itself, a Redis prefix of its own, and the fake TONE3000 for the
+//! token layer (`gts_auth::routes` + `AppState::auth_layer`, what `serve` runs), the test
+//! kit's database (dropped with the test, also on a panic), a Redis prefix of its own, and the fake TONE3000 for the
 //! OAuth round trip. Sign-in, an authenticated call, logout, and what anonymous callers get.
 
 #![allow(clippy::unwrap_used)]
@@ -13,62 +13,9 @@ use gts_proto::v1::{
     auth_service_client::AuthServiceClient,
 };
 use hyper_util::rt::TokioIo;
-use sqlx::{Connection, PgConnection};
 use tonic::{Code, Request, transport::Channel};
-use uuid::Uuid;
 
 const REDIRECT_URI: &str = "http://127.0.0.1:8080/auth/callback";
-
-fn admin_url() -> String {
-    std::env::var("GTS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://gts:gts@127.0.0.1:5432/gts".to_owned())
-}
-
-/// A database of this test's own, dropped when the value is, also when the test panics.
-struct TestDatabase {
-    name: String,
-    url: String,
-}
-
-impl TestDatabase {
-    async fn create() -> Self {
-        let name = format!("gts_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let mut url: url::Url = admin_url().parse().unwrap();
-        url.set_path(&name);
-        Self {
-            name,
-            url: url.to_string(),
-        }
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let mut admin = PgConnection::connect(&admin_url()).await.ok()?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut admin)
-                .await
-                .ok()
-            });
-            Ok::<_, std::io::Error>(())
-        });
-        let _ = dropped.join();
-    }
-}
 
 /// A client connected to the service through a duplex pipe (no socket).
 async fn duplex_client(
@@ -126,19 +73,16 @@ async fn authorize(url: &str) -> HashMap<String, String> {
 
 #[tokio::test]
 async fn sign_in_call_and_log_out_over_an_in_memory_connection() {
-    let database = TestDatabase::create().await;
+    let database = gts_testkit::TestDatabase::create().await;
     let tone3000 =
         fake_tone3000::FakeTone3000::start(fake_tone3000::FakeConfig::for_workspace_tests())
             .await
             .unwrap();
     let env = Env::from_pairs(
         [
-            ("GTS_DATABASE_URL", database.url.clone()),
-            ("GTS_REDIS_URL", "redis://127.0.0.1:6379".to_owned()),
-            (
-                "GTS_REDIS_PREFIX",
-                format!("gts-test:{}:", Uuid::new_v4().simple()),
-            ),
+            ("GTS_DATABASE_URL", database.url().to_owned()),
+            ("GTS_REDIS_URL", gts_testkit::redis_url()),
+            ("GTS_REDIS_PREFIX", gts_testkit::redis_prefix()),
             ("GTS_TONE3000_URL", tone3000.base_url().to_owned()),
             (
                 "GTS_TONE3000_CLIENT_ID",

@@ -28,7 +28,6 @@ use gts_worker::{
     render::{ProgressSink, RenderFailure, RenderOutput, RenderRequest, Renderer},
     testing::{MemoryArtifactStore, StaticSpecSource},
 };
-use sqlx::{Connection, PgConnection};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -159,21 +158,11 @@ async fn main() {
         hold_watchers(addr, job, count.parse().unwrap()).await;
         return;
     }
-    let admin = std::env::var("GTS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://gts:gts@127.0.0.1:5432/gts".to_owned());
-    let redis =
-        std::env::var("GTS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let db_name = format!("gts_bench_{}", Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&admin).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut url: url::Url = admin.parse().unwrap();
-    url.set_path(&db_name);
-    let prefix = format!("gts-bench:{}:", Uuid::new_v4().simple());
+    let database = gts_testkit::TestDatabase::create().await;
+    let redis = gts_testkit::redis_url();
+    let prefix = gts_testkit::redis_prefix();
     let config = Config::from_env(&Env::from_pairs([
-        ("GTS_DATABASE_URL", url.to_string()),
+        ("GTS_DATABASE_URL", database.url().to_owned()),
         ("GTS_REDIS_URL", redis),
         ("GTS_REDIS_PREFIX", prefix),
         ("GTS_DATABASE_MAX_CONNECTIONS", "40".to_owned()),
@@ -362,9 +351,5 @@ async fn main() {
     drop(clients.stdin.take());
     clients.wait().await.unwrap();
     infra.db.close().await;
-    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"
-    )))
-    .execute(&mut conn)
-    .await;
+    database.drop_now().await;
 }

@@ -1,7 +1,7 @@
 //! Expiry of abandoned uploads: a periodic task marks open uploads past `expires_at` as
 //! expired and deletes their staging files.
 
-use gts_common::shutdown::Shutdown;
+use gts_common::shutdown::{Rounds, Shutdown};
 use uuid::Uuid;
 
 use super::{UploadContext, staging};
@@ -23,18 +23,14 @@ pub async fn expire_overdue(context: &UploadContext) -> Result<usize, ShootoutEr
 
 /// Runs [`expire_overdue`] every `cleanup_interval` until shutdown.
 pub async fn run(context: UploadContext, shutdown: Shutdown) {
-    let mut ticker = tokio::time::interval(context.settings.cleanup_interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stop = shutdown.wait();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = ticker.tick() => match expire_overdue(&context).await {
-                Ok(0) => {}
-                Ok(count) => tracing::info!(count, "expired abandoned uploads"),
-                Err(error) => tracing::warn!(%error, "upload cleanup failed; will retry"),
-            },
-        }
+    let interval = context.settings.cleanup_interval;
+    let mut rounds = Rounds::new("expire abandoned uploads", interval, shutdown);
+    while rounds.next().await {
+        let outcome = expire_overdue(&context).await.map(|count| {
+            if count > 0 {
+                tracing::info!(count, "expired abandoned uploads");
+            }
+        });
+        rounds.record(outcome);
     }
 }

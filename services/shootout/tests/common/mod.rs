@@ -1,7 +1,7 @@
 //! In-process harness for the shootout service's API tests: the real routes on an
-//! ephemeral port, a fresh PostgreSQL database and a Redis key prefix per test, and a tiny
-//! identity layer that turns an `x-test-user` / `x-test-service` header into the `Caller`
-//! the real auth layer would insert after verifying a token.
+//! ephemeral port, with the test kit's database (dropped with the harness, also on a
+//! panic), Redis prefix and identity layer (`x-test-user` / `x-test-service` headers in
+//! place of verified tokens).
 
 #![allow(dead_code)]
 
@@ -9,27 +9,13 @@ pub mod audio;
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use gts_common::{
-    Env,
-    identity::{Caller, UserIdentity},
-};
-use sqlx::{Connection, PgConnection};
+use gts_common::Env;
+pub use gts_testkit::identity::as_user;
+use gts_testkit::TestDatabase;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, transport::Channel};
 use uuid::Uuid;
-
-pub const USER_HEADER: &str = "x-test-user";
-pub const SERVICE_HEADER: &str = "x-test-service";
-
-fn admin_url() -> String {
-    std::env::var("GTS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://gts:gts@127.0.0.1:5432/gts".to_owned())
-}
-
-fn redis_url() -> String {
-    std::env::var("GTS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
 
 /// The running service.
 pub struct TestService {
@@ -38,7 +24,7 @@ pub struct TestService {
     pub db: sqlx::PgPool,
     pub state: gts_shootout::AppState,
     pub storage_dir: tempfile::TempDir,
-    db_name: String,
+    database: TestDatabase,
     server: JoinHandle<()>,
 }
 
@@ -52,22 +38,12 @@ pub async fn start_custom(
     extra: &[(&str, String)],
     tokens: Option<std::sync::Arc<dyn gts_shootout::Tone3000TokenSource>>,
 ) -> TestService {
-    let db_name = format!("gts_test_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let mut url: url::Url = admin_url().parse().unwrap();
-    url.set_path(&db_name);
+    let database = TestDatabase::create().await;
     let storage_dir = tempfile::tempdir().unwrap();
     let mut pairs: Vec<(String, String)> = vec![
-        ("GTS_DATABASE_URL".into(), url.to_string()),
-        ("GTS_REDIS_URL".into(), redis_url()),
-        (
-            "GTS_REDIS_PREFIX".into(),
-            format!("gts-test:{}:", Uuid::new_v4().simple()),
-        ),
+        ("GTS_DATABASE_URL".into(), database.url().to_owned()),
+        ("GTS_REDIS_URL".into(), gts_testkit::redis_url()),
+        ("GTS_REDIS_PREFIX".into(), gts_testkit::redis_prefix()),
         (
             "GTS_STORAGE_DIR".into(),
             storage_dir
@@ -97,7 +73,7 @@ pub async fn start_custom(
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
-            .layer(tower::util::MapRequestLayer::new(identity_from_headers))
+            .layer(gts_testkit::identity::layer())
             .add_routes(routes)
             .serve_with_incoming(TcpListenerStream::new(listener))
             .await;
@@ -113,7 +89,7 @@ pub async fn start_custom(
         db: infra.db.clone(),
         state,
         storage_dir,
-        db_name,
+        database,
         server,
     }
 }
@@ -127,58 +103,13 @@ impl TestService {
     pub async fn finish(self) {
         self.server.abort();
         self.db.close().await;
-        if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.db_name
-            )))
-            .execute(&mut conn)
-            .await;
-        }
+        self.database.drop_now().await;
     }
-}
-
-/// What the real auth layer does after verifying a token, keyed by a test header.
-fn identity_from_headers(
-    mut request: http::Request<tonic::body::Body>,
-) -> http::Request<tonic::body::Body> {
-    let header = |name: &str| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let caller = if let Some(user) = header(USER_HEADER).and_then(|u| Uuid::parse_str(&u).ok()) {
-        Some(Caller::User(UserIdentity {
-            user_id: user,
-            session_id: Uuid::nil(),
-        }))
-    } else {
-        header(SERVICE_HEADER).map(Caller::Service)
-    };
-    if let Some(caller) = caller {
-        request.extensions_mut().insert(caller);
-    }
-    request
-}
-
-/// A request made by `user`.
-pub fn as_user<T>(user: Uuid, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert(USER_HEADER, user.to_string().parse().unwrap());
-    request
 }
 
 /// A request made by the worker (a service credential).
 pub fn as_service<T>(message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert(SERVICE_HEADER, "gts-worker".parse().unwrap());
-    request
+    gts_testkit::identity::as_service("gts-worker", message)
 }
 
 /// The fixtures directory of the repository.

@@ -68,6 +68,8 @@ fn parse_id(field: &str, value: &str) -> Result<Uuid, WorkerError> {
 
 #[tonic::async_trait]
 impl JobService for JobApi {
+    type WatchJobStream = BoxStream<WatchJobResponse>;
+
     async fn submit_job(
         &self,
         request: Request<SubmitJobRequest>,
@@ -113,7 +115,7 @@ impl JobService for JobApi {
     async fn watch_job(
         &self,
         request: Request<WatchJobRequest>,
-    ) -> Result<Response<BoxStream<WatchJobResponse>>, Status> {
+    ) -> Result<Response<Self::WatchJobStream>, Status> {
         let user = require_user(&request)?;
         let request = request.into_inner();
         let job_id = parse_id("job_id", &request.job_id)?;

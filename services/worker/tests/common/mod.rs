@@ -1,7 +1,7 @@
-//! In-process harness for the worker's tests: the real routes on an ephemeral port, a
-//! fresh PostgreSQL database and a Redis key prefix per test, a tiny identity layer that
-//! turns an `x-test-user` header into the `Caller` the real auth layer would insert, the
-//! seams' test doubles, and runners started and killed at will.
+//! In-process harness for the worker's tests: the real routes on an ephemeral port, with
+//! the test kit's database (dropped with the harness, also on a panic), Redis prefix and
+//! identity layer (an `x-test-user` header in place of a verified token), the seams' test
+//! doubles, and runners started and killed at will.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -9,9 +9,9 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use gts_common::{
     Env,
-    identity::{Caller, UserIdentity},
     shutdown::{Shutdown, ShutdownTrigger},
 };
+use gts_testkit::TestDatabase;
 use gts_proto::v1::{
     JobEvent, RenderSpec, SubmitJobRequest, WatchJobRequest, job_event,
     job_service_client::JobServiceClient,
@@ -21,26 +21,15 @@ use gts_worker::{
     render::Renderer,
     testing::{MemoryArtifactStore, StaticSpecSource},
 };
-use sqlx::{Connection, PgConnection};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Streaming, transport::Channel};
 use uuid::Uuid;
 
-pub const USER_HEADER: &str = "x-test-user";
 /// The HMAC key tests sign artifact URLs with.
 pub const URL_KEY: &str = "test-artifact-url-key-0123456789abcdef";
 /// Generous bound for anything that should happen "soon".
 pub const SOON: Duration = Duration::from_secs(10);
-
-fn admin_url() -> String {
-    std::env::var("GTS_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://gts:gts@127.0.0.1:5432/gts".to_owned())
-}
-
-fn redis_url() -> String {
-    std::env::var("GTS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
 
 /// One worker process: its API on a port, and the means to start runners.
 pub struct Replica {
@@ -56,7 +45,7 @@ pub struct Harness {
     pub specs: Arc<StaticSpecSource>,
     pub store: Arc<MemoryArtifactStore>,
     pub replica: Replica,
-    db_name: String,
+    database: TestDatabase,
 }
 
 /// A runner task that can be stopped gracefully or killed.
@@ -84,7 +73,7 @@ impl RunnerHandle {
 fn base_env(database_url: &str, prefix: &str) -> Vec<(String, String)> {
     [
         ("GTS_DATABASE_URL", database_url.to_owned()),
-        ("GTS_REDIS_URL", redis_url()),
+        ("GTS_REDIS_URL", gts_testkit::redis_url()),
         ("GTS_REDIS_PREFIX", prefix.to_owned()),
         ("GTS_STARTUP_TIMEOUT_MS", "10000".to_owned()),
         ("GTS_WORKER_CONCURRENCY", "4".to_owned()),
@@ -106,16 +95,8 @@ fn base_env(database_url: &str, prefix: &str) -> Vec<(String, String)> {
 impl Harness {
     /// Starts one replica; `extra` overrides settings.
     pub async fn start(extra: &[(&str, &str)]) -> Self {
-        let db_name = format!("gts_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url()).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        let mut url: url::Url = admin_url().parse().unwrap();
-        url.set_path(&db_name);
-        let prefix = format!("gts-test:{}:", Uuid::new_v4().simple());
-        let mut pairs = base_env(url.as_str(), &prefix);
+        let database = TestDatabase::create().await;
+        let mut pairs = base_env(database.url(), &gts_testkit::redis_prefix());
         pairs.extend(
             extra
                 .iter()
@@ -130,7 +111,7 @@ impl Harness {
             specs,
             store,
             replica,
-            db_name,
+            database,
         }
     }
 
@@ -195,18 +176,11 @@ impl Harness {
         watch_on(&self.replica.channel, owner, job, after).await
     }
 
-    /// Drops the database.
+    /// Stops the server and drops the database.
     pub async fn finish(self) {
         self.replica.server.abort();
         self.replica.worker.infra().db.close().await;
-        if let Ok(mut conn) = PgConnection::connect(&admin_url()).await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.db_name
-            )))
-            .execute(&mut conn)
-            .await;
-        }
+        self.database.drop_now().await;
     }
 }
 
@@ -227,7 +201,7 @@ async fn start_replica(
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()
-            .layer(tower::util::MapRequestLayer::new(identity_from_headers))
+            .layer(gts_testkit::identity::layer())
             .add_routes(routes)
             .serve_with_incoming(TcpListenerStream::new(listener))
             .await;
@@ -266,31 +240,7 @@ pub async fn watch_on(
 }
 
 /// What the real auth layer does after verifying a token, keyed by a test header.
-fn identity_from_headers(
-    mut request: http::Request<tonic::body::Body>,
-) -> http::Request<tonic::body::Body> {
-    let user = request
-        .headers()
-        .get(USER_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok());
-    if let Some(user_id) = user {
-        request.extensions_mut().insert(Caller::User(UserIdentity {
-            user_id,
-            session_id: Uuid::nil(),
-        }));
-    }
-    request
-}
-
-/// A request made by `user`.
-pub fn as_user<T>(user: Uuid, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert(USER_HEADER, user.to_string().parse().unwrap());
-    request
-}
+pub use gts_testkit::identity::as_user;
 
 /// The next event of a stream (panics on error, end, or after [`SOON`]).
 pub async fn next_event(stream: &mut Streaming<gts_proto::v1::WatchJobResponse>) -> JobEvent {

@@ -70,3 +70,55 @@ async fn wait_for_signal() {
         }
     }
 }
+
+/// A background task's rounds: one every `interval` (a late round delays the next, rounds
+/// never pile up) until shutdown, with the failures of a dependency logged as two lines
+/// (the first failure at WARN, the recovery at INFO) instead of one per round.
+pub struct Rounds {
+    ticker: tokio::time::Interval,
+    stop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    what: &'static str,
+    failing: bool,
+}
+
+impl Rounds {
+    /// Rounds of the task described by `what` ("publish revoked sessions").
+    pub fn new(what: &'static str, interval: std::time::Duration, shutdown: Shutdown) -> Self {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self {
+            ticker,
+            stop: Box::pin(shutdown.wait()),
+            what,
+            failing: false,
+        }
+    }
+
+    /// Waits for the next round: `false` once the shutdown has started.
+    pub async fn next(&mut self) -> bool {
+        tokio::select! {
+            () = &mut self.stop => false,
+            _ = self.ticker.tick() => true,
+        }
+    }
+
+    /// Records how a round went; answers whether it failed.
+    pub fn record<E: std::fmt::Display>(&mut self, outcome: Result<(), E>) -> bool {
+        match outcome {
+            Ok(()) => {
+                if self.failing {
+                    tracing::info!(task = self.what, "the task works again");
+                    self.failing = false;
+                }
+                false
+            }
+            Err(error) => {
+                if !self.failing {
+                    tracing::warn!(%error, task = self.what, "the task failed; retrying every round");
+                    self.failing = true;
+                }
+                true
+            }
+        }
+    }
+}

@@ -6,7 +6,8 @@
 pub mod access;
 pub mod auth;
 pub mod binary;
-pub mod config;
+/// Configuration from `GTS_*` variables (its own crate, so libraries need not link the rest).
+pub use gts_config as config;
 pub mod db;
 pub mod db_error;
 pub mod echo;

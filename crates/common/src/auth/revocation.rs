@@ -27,7 +27,10 @@ use std::{
 
 use uuid::Uuid;
 
-use crate::{redis_conn::RedisHandle, shutdown::Shutdown};
+use crate::{
+    redis_conn::RedisHandle,
+    shutdown::{Rounds, Shutdown},
+};
 
 /// How long a revocation is kept: the longest access-token lifetime (900 s) plus a margin
 /// above any leeway.
@@ -160,29 +163,10 @@ pub async fn poll(
     shutdown: Shutdown,
 ) {
     let mut seen = None;
-    let mut failing = false;
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stop = shutdown.wait();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            () = &mut stop => return,
-            _ = ticker.tick() => {}
-        }
-        match list.refresh(&redis, seen).await {
-            Ok(version) => {
-                if failing {
-                    tracing::info!("revoked sessions are read from Redis again");
-                    failing = false;
-                }
-                seen = version;
-            }
-            Err(error) if !failing => {
-                tracing::warn!(%error, "cannot read revoked sessions from Redis; keeping the last known list");
-                failing = true;
-            }
-            Err(_) => {}
-        }
+    let mut rounds = Rounds::new("read revoked sessions from Redis", interval, shutdown);
+    while rounds.next().await {
+        // On a failure the last known list stays in force.
+        let outcome = list.refresh(&redis, seen).await.map(|version| seen = version);
+        rounds.record(outcome);
     }
 }

@@ -17,7 +17,7 @@ use std::{path::Path, sync::Arc};
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt, stream::BoxStream};
-use gts_common::{ConfigError, Env};
+use gts_config::{ConfigError, Env};
 use object_store::{
     ObjectStore, PutPayload, WriteMultipart, aws::AmazonS3Builder, local::LocalFileSystem,
     path::Path as ObjectPath,
