@@ -426,20 +426,3 @@ fn the_set_is_self_contained_for_reflection_clients() {
     assert!(names.contains("google/protobuf/timestamp.proto"));
     assert!(names.contains("google/protobuf/field_mask.proto"));
 }
-
-/// A service that implements nothing still compiles and answers UNIMPLEMENTED: the services
-/// rely on the generated default bodies while their RPCs are being built.
-struct NothingYet;
-
-#[tonic::async_trait]
-impl v1::ops_internal_server::OpsInternal for NothingYet {}
-
-#[tokio::test]
-async fn unimplemented_rpcs_answer_unimplemented() {
-    use v1::ops_internal_server::OpsInternal;
-    let status = NothingYet
-        .ping(tonic::Request::new(v1::PingRequest::default()))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
-}

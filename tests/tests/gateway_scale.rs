@@ -215,7 +215,6 @@ impl JobService for SlowJobs {
         Err(tonic::Status::unimplemented("get_shared_artifact_url"))
     }
 
-
     async fn watch_job(
         &self,
         _request: tonic::Request<gts_proto::v1::WatchJobRequest>,

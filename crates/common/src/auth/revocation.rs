@@ -166,7 +166,10 @@ pub async fn poll(
     let mut rounds = Rounds::new("read revoked sessions from Redis", interval, shutdown);
     while rounds.next().await {
         // On a failure the last known list stays in force.
-        let outcome = list.refresh(&redis, seen).await.map(|version| seen = version);
+        let outcome = list
+            .refresh(&redis, seen)
+            .await
+            .map(|version| seen = version);
         rounds.record(outcome);
     }
 }

@@ -10,8 +10,8 @@ pub mod audio;
 use std::{net::SocketAddr, path::PathBuf};
 
 use gts_common::Env;
-pub use gts_testkit::identity::as_user;
 use gts_testkit::TestDatabase;
+pub use gts_testkit::identity::as_user;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, transport::Channel};

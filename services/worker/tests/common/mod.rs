@@ -11,11 +11,11 @@ use gts_common::{
     Env,
     shutdown::{Shutdown, ShutdownTrigger},
 };
-use gts_testkit::TestDatabase;
 use gts_proto::v1::{
     JobEvent, RenderSpec, SubmitJobRequest, WatchJobRequest, job_event,
     job_service_client::JobServiceClient,
 };
+use gts_testkit::TestDatabase;
 use gts_worker::{
     Config, Seams, Worker,
     render::Renderer,
@@ -23,7 +23,7 @@ use gts_worker::{
 };
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_stream::wrappers::TcpListenerStream;
-use tonic::{Request, Streaming, transport::Channel};
+use tonic::{Streaming, transport::Channel};
 use uuid::Uuid;
 
 /// The HMAC key tests sign artifact URLs with.
