@@ -25,6 +25,11 @@ if cargo tree --locked -e normal,build,features -p gts-auth -p gts-shootout -p g
     echo "a service's build enables a testing feature (see the line above)" >&2
     exit 1
 fi
+echo "==> libraries link only what they use (gts-storage: no database, Redis or JWT crates)"
+if cargo tree --locked -e normal -p gts-storage | grep -E '^[^a-z]*(sqlx|redis|jsonwebtoken) '; then
+    echo "gts-storage depends on the crates above; it should need only gts-config" >&2
+    exit 1
+fi
 echo "==> building the binaries the end-to-end tests run"
 cargo build --workspace --bins --locked
 
