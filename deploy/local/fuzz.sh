@@ -39,7 +39,8 @@ summary=()
 for target in "${targets[@]}"; do
     corpus="$work/corpus/$target"
     artifacts="$work/artifacts/$target"
-    log="$work/$target.log"
+    # A long run by count keeps its own log, so a short run meanwhile does not clobber it.
+    log="$work/$target${GTS_FUZZ_RUNS:+-$GTS_FUZZ_RUNS-runs}.log"
     mkdir -p "$corpus" "$artifacts"
     runs=()
     if [ -n "${GTS_FUZZ_RUNS:-}" ]; then

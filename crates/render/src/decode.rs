@@ -329,47 +329,23 @@ fn check_channels_and_rate(channels: u32, rate: f64) -> std::result::Result<(), 
 }
 
 fn check_wav<R: Read + Seek>(reader: &mut R) -> std::result::Result<(), AudioFault> {
+    // symphonia reads every fmt chunk before the data (a later one replaces an earlier
+    // one), so each is checked, not only the first.
+    let mut has_fmt = false;
     for _ in 0..MAX_HEADER_CHUNKS {
         let Some((id, size)) = next_chunk(reader, false)? else {
-            return Err(header_fault("the WAV file has no fmt chunk".into()));
+            return if has_fmt {
+                Ok(()) // no data chunk: the decoder says so
+            } else {
+                Err(header_fault("the WAV file has no fmt chunk".into()))
+            };
         };
         match &id {
             b"fmt " => {
-                if size < 16 {
-                    return Err(header_fault(format!(
-                        "the WAV fmt chunk is {size} bytes (at least 16 expected)"
-                    )));
-                }
-                let mut fmt = [0u8; 16];
-                reader.read_exact(&mut fmt).map_err(AudioFault::Io)?;
-                let tag = u16::from_le_bytes([fmt[0], fmt[1]]);
-                let channels = u16::from_le_bytes([fmt[2], fmt[3]]);
-                let rate = u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]);
-                let block_align = u16::from_le_bytes([fmt[12], fmt[13]]);
-                let bits = u16::from_le_bytes([fmt[14], fmt[15]]);
-                check_channels_and_rate(u32::from(channels), f64::from(rate))?;
-                if block_align == 0 {
-                    return Err(header_fault(
-                        "the WAV header's block align is 0 (it must be the bytes per frame)".into(),
-                    ));
-                }
-                // PCM, IEEE float and extensible store whole bytes per sample.
-                if matches!(tag, 1 | 3 | 0xFFFE) {
-                    if !matches!(bits, 8 | 16 | 24 | 32 | 64) {
-                        return Err(header_fault(format!(
-                            "the WAV header declares {bits} bits per sample"
-                        )));
-                    }
-                    let expected = u32::from(channels) * u32::from(bits / 8);
-                    if u32::from(block_align) != expected {
-                        return Err(header_fault(format!(
-                            "the WAV header's block align is {block_align}, but {channels} \
-                             channel(s) of {bits}-bit samples need {expected}"
-                        )));
-                    }
-                }
-                return Ok(());
+                check_wav_fmt(reader, size)?;
+                has_fmt = true;
             }
+            b"data" if has_fmt => return Ok(()),
             b"data" => {
                 return Err(header_fault(
                     "the WAV file's data comes before its fmt chunk".into(),
@@ -379,8 +355,46 @@ fn check_wav<R: Read + Seek>(reader: &mut R) -> std::result::Result<(), AudioFau
         }
     }
     Err(header_fault(
-        "the WAV file has no fmt chunk near its start".into(),
+        "the WAV file has no audio data near its start".into(),
     ))
+}
+
+/// Checks one fmt chunk (the reader is at its content) and moves past it.
+fn check_wav_fmt<R: Read + Seek>(reader: &mut R, size: u32) -> std::result::Result<(), AudioFault> {
+    if size < 16 {
+        return Err(header_fault(format!(
+            "the WAV fmt chunk is {size} bytes (at least 16 expected)"
+        )));
+    }
+    let mut fmt = [0u8; 16];
+    reader.read_exact(&mut fmt).map_err(AudioFault::Io)?;
+    let tag = u16::from_le_bytes([fmt[0], fmt[1]]);
+    let channels = u16::from_le_bytes([fmt[2], fmt[3]]);
+    let rate = u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]);
+    let block_align = u16::from_le_bytes([fmt[12], fmt[13]]);
+    let bits = u16::from_le_bytes([fmt[14], fmt[15]]);
+    check_channels_and_rate(u32::from(channels), f64::from(rate))?;
+    if block_align == 0 {
+        return Err(header_fault(
+            "the WAV header's block align is 0 (it must be the bytes per frame)".into(),
+        ));
+    }
+    // PCM, IEEE float and extensible store whole bytes per sample.
+    if matches!(tag, 1 | 3 | 0xFFFE) {
+        if !matches!(bits, 8 | 16 | 24 | 32 | 64) {
+            return Err(header_fault(format!(
+                "the WAV header declares {bits} bits per sample"
+            )));
+        }
+        let expected = u32::from(channels) * u32::from(bits / 8);
+        if u32::from(block_align) != expected {
+            return Err(header_fault(format!(
+                "the WAV header's block align is {block_align}, but {channels} \
+                 channel(s) of {bits}-bit samples need {expected}"
+            )));
+        }
+    }
+    skip_chunk(reader, size - 16)
 }
 
 /// An IEEE 754 80-bit extended float (AIFF's sample rate).
@@ -400,35 +414,53 @@ fn extended_to_f64(bytes: &[u8; 10]) -> f64 {
 }
 
 fn check_aiff<R: Read + Seek>(reader: &mut R) -> std::result::Result<(), AudioFault> {
+    // Every COMM chunk before the sound data is checked (a later one would replace it).
+    let mut has_comm = false;
     for _ in 0..MAX_HEADER_CHUNKS {
         let Some((id, size)) = next_chunk(reader, true)? else {
-            return Err(header_fault("the AIFF file has no COMM chunk".into()));
+            return if has_comm {
+                Ok(())
+            } else {
+                Err(header_fault("the AIFF file has no COMM chunk".into()))
+            };
         };
-        if &id == b"COMM" {
-            if size < 18 {
-                return Err(header_fault(format!(
-                    "the AIFF COMM chunk is {size} bytes (at least 18 expected)"
-                )));
+        match &id {
+            b"COMM" => {
+                check_aiff_comm(reader, size)?;
+                has_comm = true;
             }
-            let mut comm = [0u8; 18];
-            reader.read_exact(&mut comm).map_err(AudioFault::Io)?;
-            let channels = i16::from_be_bytes([comm[0], comm[1]]);
-            let bits = i16::from_be_bytes([comm[6], comm[7]]);
-            let mut rate = [0u8; 10];
-            rate.copy_from_slice(&comm[8..18]);
-            check_channels_and_rate(u32::try_from(channels).unwrap_or(0), extended_to_f64(&rate))?;
-            if !(1..=32).contains(&bits) {
-                return Err(header_fault(format!(
-                    "the AIFF header declares {bits} bits per sample"
-                )));
-            }
-            return Ok(());
+            b"SSND" if has_comm => return Ok(()),
+            _ => skip_chunk(reader, size)?,
         }
-        skip_chunk(reader, size)?;
     }
     Err(header_fault(
-        "the AIFF file has no COMM chunk near its start".into(),
+        "the AIFF file has no sound data near its start".into(),
     ))
+}
+
+/// Checks one COMM chunk (the reader is at its content) and moves past it.
+fn check_aiff_comm<R: Read + Seek>(
+    reader: &mut R,
+    size: u32,
+) -> std::result::Result<(), AudioFault> {
+    if size < 18 {
+        return Err(header_fault(format!(
+            "the AIFF COMM chunk is {size} bytes (at least 18 expected)"
+        )));
+    }
+    let mut comm = [0u8; 18];
+    reader.read_exact(&mut comm).map_err(AudioFault::Io)?;
+    let channels = i16::from_be_bytes([comm[0], comm[1]]);
+    let bits = i16::from_be_bytes([comm[6], comm[7]]);
+    let mut rate = [0u8; 10];
+    rate.copy_from_slice(&comm[8..18]);
+    check_channels_and_rate(u32::try_from(channels).unwrap_or(0), extended_to_f64(&rate))?;
+    if !(1..=32).contains(&bits) {
+        return Err(header_fault(format!(
+            "the AIFF header declares {bits} bits per sample"
+        )));
+    }
+    skip_chunk(reader, size - 18)
 }
 
 /// Decodes `path`, downmixes to mono and checks rate, length and finiteness.
@@ -584,6 +616,29 @@ mod tests {
         let mut late = b"\0junk".to_vec();
         late.extend(wav_header(u16::MAX, 48_000, 2, 16));
         assert!(check(late).is_err());
+    }
+
+    /// A WAV with two fmt chunks before its data: a good one, a LIST chunk, then `second`.
+    fn wav_with_second_fmt(second_channels: u16) -> Vec<u8> {
+        let good = wav_header(1, 48_000, 2, 16);
+        let mut bytes = good[..36].to_vec(); // RIFF, WAVE and the first fmt chunk
+        bytes.extend_from_slice(b"LIST");
+        bytes.extend_from_slice(&4u32.to_le_bytes());
+        bytes.extend_from_slice(b"INFO");
+        let second = wav_header(second_channels, 48_000, 2 * second_channels.min(2), 16);
+        bytes.extend_from_slice(&second[12..]); // its fmt chunk, then the data
+        bytes
+    }
+
+    #[test]
+    fn every_fmt_chunk_before_the_data_is_checked() {
+        // cargo-fuzz found it: symphonia reads a later fmt chunk too, and its 32769
+        // channels overflowed symphonia's block-align arithmetic.
+        assert!(check(wav_with_second_fmt(2)).is_ok());
+        assert!(matches!(
+            check(wav_with_second_fmt(32_769)),
+            Err(AudioFault::Channels(m)) if m.contains("32769")
+        ));
     }
 
     #[test]
