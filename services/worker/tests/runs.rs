@@ -327,15 +327,7 @@ async fn cancelling_a_running_job_stops_it_within_a_second_and_removes_its_artif
     let mut stream = h.watch(user, job, "").await;
     next_event(&mut stream).await;
 
-    h.client()
-        .cancel_job(as_user(
-            user,
-            CancelJobRequest {
-                job_id: job.to_string(),
-            },
-        ))
-        .await
-        .unwrap();
+    cancel(&h, user, job).await;
     let stopped = tokio::time::timeout(
         Duration::from_secs(1),
         wait_for(&mut announcements, |e| {
@@ -507,15 +499,7 @@ async fn each_user_runs_at_most_the_limit_at_once() {
     );
 
     // When the busy user's job ends, their next one starts.
-    h.client()
-        .cancel_job(as_user(
-            busy,
-            CancelJobRequest {
-                job_id: busy_started[0].to_string(),
-            },
-        ))
-        .await
-        .unwrap();
+    cancel(&h, busy, busy_started[0]).await;
     let next = wait_for(
         &mut announcements,
         |e| matches!(e, RenderEvent::Started { job_id, .. } if busy_jobs.contains(job_id)),
