@@ -21,8 +21,13 @@ echo "==> cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> no service links test-only code (no \"testing\" feature in their dependency trees)"
 if cargo tree --locked -e normal,build,features -p gts-auth -p gts-shootout -p gts-worker \
-    -p gts-gateway -p gts-render | grep 'feature "testing"'; then
+    -p gts-gateway -p gts-render -p gts-media -p gts-render-cli | grep 'feature "testing"'; then
     echo "a service's build enables a testing feature (see the line above)" >&2
+    exit 1
+fi
+echo "==> the render engine is the lower layer (gts-render does not depend on gts-media)"
+if cargo tree --locked -e normal -p gts-render | grep -E '^[^a-z]*gts-media '; then
+    echo "gts-render depends on gts-media; the files are written a layer up" >&2
     exit 1
 fi
 echo "==> libraries link only what they use (gts-storage: no database, Redis or JWT crates)"

@@ -1,9 +1,12 @@
-//! # gts-media: A/B assembly, encoders, plots and the timeline video
+//! # gts-media: A/B assembly, encoders, plots, the timeline video, and a shootout's files
 //!
-//! Works on plain mono `f32` buffers (nominal range [-1, 1)); it knows
-//! nothing about NAM, IRs or levelling. Every fallible function returns
-//! [`MediaError`]; no input makes it panic, and NaN/infinite samples are read
-//! as 0 (audio) or clamped (encoders).
+//! The layer above the render engine. Its lower modules (assembly, encode, plot, video,
+//! text, waveform) work on plain mono `f32` buffers (nominal range [-1, 1)) and know
+//! nothing about NAM, IRs or levelling; every fallible function there returns
+//! [`MediaError`], no input makes it panic, and NaN/infinite samples are read as 0
+//! (audio) or clamped (encoders). [`shootout`] drives them for a rendered shootout:
+//! [`shootout::render_shootout`] runs the engine ([`gts_render::render_chains`]) and
+//! writes every artifact and the manifest.
 //!
 //! ## API at a glance
 //!
@@ -44,7 +47,7 @@
 //! waveform::Waveform::of(samples, sample_rate, columns).to_json()  // peak per column, for players
 //! ```
 //!
-//! Typical use from the render engine:
+//! Typical use (what [`shootout`] does with the engine's levelled chains):
 //!
 //! ```text
 //! let phrases = find_phrases(&di, sr, 4.0);
@@ -64,8 +67,10 @@ pub mod encode;
 pub mod error;
 mod font;
 pub mod plot;
+pub mod shootout;
 pub mod text;
 pub mod video;
 pub mod waveform;
 
 pub use error::MediaError;
+pub use shootout::{Artifact, Manifest, RenderReport, render_shootout, render_shootout_with};

@@ -10,7 +10,6 @@ mod common;
 
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use common::tone;
 use gts_media::MediaError;
@@ -21,6 +20,7 @@ use gts_media::video::{
     Card, ChainCard, StripGeometry, TableRow, TimedCard, VideoOptions, VideoPlan, chapters_txt,
     render_video,
 };
+use gts_testkit::media::{ffprobe, frame_at, number};
 
 /// An A/B WAV at 44.1 kHz (so ffmpeg must resample to 48 kHz), its track and a plan.
 fn ab_fixture(dir: &Path) -> (PathBuf, AbTrack, VideoPlan) {
@@ -62,21 +62,6 @@ fn ab_fixture(dir: &Path) -> (PathBuf, AbTrack, VideoPlan) {
     (wav, track, plan)
 }
 
-fn ffprobe(path: &Path) -> serde_json::Value {
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json"])
-        .args(["-show_streams", "-show_format", "-show_chapters"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "ffprobe failed");
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
-fn number(v: &serde_json::Value) -> f64 {
-    v.as_str().unwrap().parse::<f64>().unwrap()
-}
-
 /// Top-level MP4 box names in file order.
 fn top_level_boxes(path: &Path) -> Vec<String> {
     let bytes = std::fs::read(path).unwrap();
@@ -96,38 +81,6 @@ fn top_level_boxes(path: &Path) -> Vec<String> {
         at += size;
     }
     names
-}
-
-/// The frame shown at `seconds`, decoded by ffmpeg.
-fn frame_at(mp4: &Path, seconds: f64, out: &Path) -> (u32, u32, Vec<u8>) {
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-ss"])
-        .arg(format!("{seconds:.3}"))
-        .arg("-i")
-        .arg(mp4)
-        .args([
-            "-frames:v",
-            "1",
-            "-vf",
-            "scale=in_color_matrix=bt709",
-            "-pix_fmt",
-            "rgb24",
-        ])
-        .arg(out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(out).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buffer = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buffer).unwrap();
-    buffer.truncate(info.buffer_size());
-    (info.width, info.height, buffer)
-}
-
-fn pixel(frame: &(u32, u32, Vec<u8>), x: u32, y: u32) -> [u8; 3] {
-    let at = ((y * frame.0 + x) * 3) as usize;
-    [frame.2[at], frame.2[at + 1], frame.2[at + 2]]
 }
 
 #[test]
@@ -167,7 +120,7 @@ fn video_is_cfr_1080p_high_profile_with_aac_chapters_and_moov_first() {
     let audio_seconds = track.samples.len() as f64 / 44_100.0;
     let seconds = 2.0 + audio_seconds + 3.0;
 
-    let probe = ffprobe(&mp4);
+    let probe = ffprobe(&mp4, &["-show_streams", "-show_format", "-show_chapters"]);
     let streams = probe["streams"].as_array().unwrap();
     let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
     assert_eq!(video["codec_name"], "h264");
@@ -262,12 +215,12 @@ fn frames_show_the_playhead_moving_and_the_cued_segment_highlighted() {
             at_ms / 1000.0,
             &dir.path().join(format!("f{index}.png")),
         );
-        assert_eq!((frame.0, frame.1), (1920, 1080));
+        assert_eq!((frame.width, frame.height), (1920, 1080));
 
         // The playhead: the white bar above the strip.
         let row = (strip.y0 - strip.playhead / 2.0 - strip.highlight / 2.0) as u32;
         let white: Vec<u32> = (0..1920)
-            .filter(|&x| pixel(&frame, x, row).iter().all(|&c| c > 200))
+            .filter(|&x| frame.pixel(x, row).iter().all(|&c| c > 200))
             .collect();
         assert!(!white.is_empty(), "no playhead at {at_ms} ms");
         let x = f64::from(white.iter().sum::<u32>()) / white.len() as f64;
@@ -288,7 +241,7 @@ fn frames_show_the_playhead_moving_and_the_cued_segment_highlighted() {
                 let x0 = strip.x_at(other.start_ms, audio_ms);
                 let x1 = strip.x_at(other.end_ms, audio_ms);
                 let probe_x = (x0 + (x1 - x0) * 0.8) as u32;
-                differs(pixel(&frame, probe_x, below), background)
+                differs(frame.pixel(probe_x, below), background)
             })
             .map(|(i, _)| i)
             .collect();
@@ -300,7 +253,7 @@ fn frames_show_the_playhead_moving_and_the_cued_segment_highlighted() {
         // In the chain's accent colour.
         let x0 = strip.x_at(cue.start_ms, audio_ms);
         let x1 = strip.x_at(cue.end_ms, audio_ms);
-        let lit_pixel = pixel(&frame, (x0 + (x1 - x0) * 0.8) as u32, below);
+        let lit_pixel = frame.pixel((x0 + (x1 - x0) * 0.8) as u32, below);
         let c = gts_media::plot::palette_colour(cue.chain);
         assert!(!differs(lit_pixel, c), "{lit_pixel:?} vs accent {c:?}");
     }
@@ -460,7 +413,7 @@ fn bad_audio_bad_options_and_odd_segments_are_handled() {
         &|| false,
     )
     .unwrap();
-    let probe = ffprobe(&mp4);
+    let probe = ffprobe(&mp4, &["-show_streams", "-show_format", "-show_chapters"]);
     let duration = number(&probe["format"]["duration"]);
     let seconds = track.samples.len() as f64 / 44_100.0;
     assert!(

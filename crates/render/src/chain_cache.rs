@@ -22,8 +22,8 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::inputs::InputFile;
 use crate::loudness::LevelReport;
-use crate::manifest::InputFile;
 use crate::spec::ShootoutSpec;
 use crate::versions::{CRATE_VERSIONS, ENGINE_VERSION};
 

@@ -92,7 +92,8 @@ pub enum RenderError {
 pub type Result<T, E = RenderError> = std::result::Result<T, E>;
 
 impl RenderError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An I/O failure on `path` (the engine's and the packaging layer's files alike).
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
             source,

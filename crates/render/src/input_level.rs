@@ -168,15 +168,7 @@ mod tests {
             })
             .collect();
         let di_path = dir.path().join("di.wav");
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: rate,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
-        };
-        let mut writer = hound::WavWriter::create(&di_path, spec).unwrap();
-        di.iter().for_each(|&s| writer.write_sample(s).unwrap());
-        writer.finalize().unwrap();
+        gts_testkit::media::write_wav(&di_path, std::slice::from_ref(&di), rate, 32, true);
 
         let fixture = std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

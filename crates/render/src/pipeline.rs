@@ -1,4 +1,4 @@
-//! The whole shootout: load, render every chain, level, measure, write artifacts.
+//! The whole shootout in memory: load, render every chain, level, measure.
 //!
 //! Contract: [`render_chains`] validates the spec, hashes and decodes every input, brings
 //! each DI track to the input level (gated RMS) and the output rate and concatenates the
@@ -8,92 +8,31 @@
 //! count never changes the samples), levels each one and measures it. Every chain gets
 //! the same tail (the longest any chain needs), so all outputs have equal length.
 //! Chains and their NAM segments share one rayon pool of `RenderOptions::threads`.
-//! [`render_shootout`] adds the artifacts and the manifest. Progress is reported per
+//! The artifacts and the manifest are written a layer up (gts-media). Progress is reported per
 //! block and per 4096-sample NAM block; the cancel token is checked between blocks and
 //! inside the NAM, convolution and levelling loops.
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
-
-use serde::{Deserialize, Serialize};
 
 use crate::chain::PreparedChain;
 use crate::decode::{MAX_DURATION_SECONDS, decode_file};
 use crate::error::{RenderError, Result};
 use crate::evaluation::evaluate;
 use crate::input_level::{InputLevelReport, InputMode};
+use crate::inputs::hash_inputs;
 use crate::loudness::{LevelReport, gated_rms_dbfs, level_output};
-use crate::manifest::{InputFile, hash_inputs};
 use crate::metrics::{ChainMetrics, measure};
-use crate::progress::{CancelToken, Progress, ProgressSink, Stage};
+use crate::progress::{
+    ANALYSE_SHARE, CHAIN_SHARE, CancelToken, LOAD_SHARE, Progress, ProgressSink, Stage,
+};
+use crate::report::{ChainReport, DiReport, RenderedShootout};
 use crate::resample::resample;
 use crate::spec::ShootoutSpec;
 
-/// Share of the overall progress taken by loading, chains, analysis and artifacts.
-const LOAD_SHARE: f32 = 0.05;
-const CHAIN_SHARE: f32 = 0.80;
-const ANALYSE_SHARE: f32 = 0.05;
 /// Within a chain, the part before levelling.
 const PROCESS_SHARE: f32 = 0.9;
-
-/// How one DI track entered the render.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DiReport {
-    /// File.
-    pub path: PathBuf,
-    /// Its native rate.
-    pub source_rate: u32,
-    /// Its length, seconds.
-    pub duration_seconds: f64,
-    /// Its gated RMS before levelling, dBFS.
-    pub measured_rms_dbfs: f64,
-    /// Gain applied to reach the RMS input level (chains in `rms` input mode), dB.
-    pub gain_db: f64,
-    /// Where it starts on the shootout timeline, seconds.
-    pub start_seconds: f64,
-}
-
-/// One rendered chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChainReport {
-    /// Index in the spec.
-    pub index: usize,
-    /// Display name.
-    pub name: String,
-    /// One line per block.
-    pub blocks: Vec<String>,
-    /// Rate its blocks ran at.
-    pub processing_rate: u32,
-    /// How the DI entered the chain (calibrated or RMS, with any fallback note).
-    pub input: InputLevelReport,
-    /// Levelling outcome.
-    pub level: LevelReport,
-    /// Measurements of the levelled audio.
-    pub metrics: ChainMetrics,
-    /// Comparison with the shootout's mean.
-    pub evaluation: Vec<String>,
-}
-
-/// Every chain rendered and levelled, in memory.
-#[derive(Debug, Clone)]
-pub struct RenderedShootout {
-    /// Output rate of every signal below.
-    pub sample_rate: u32,
-    /// The levelled DI timeline (input level, output rate), without the tail.
-    pub di: Vec<f32>,
-    /// Tail rendered after the DI, seconds.
-    pub tail_seconds: f64,
-    /// How each DI track entered.
-    pub di_tracks: Vec<DiReport>,
-    /// Levelled audio per chain (all the same length: DI + tail).
-    pub chain_audio: Vec<Vec<f32>>,
-    /// Reports per chain.
-    pub chains: Vec<ChainReport>,
-    /// SHA-256 of every input file.
-    pub inputs: Vec<InputFile>,
-}
 
 struct ProgressTracker<'a> {
     sink: &'a dyn ProgressSink,
@@ -111,13 +50,8 @@ impl<'a> ProgressTracker<'a> {
     }
 
     fn stage(&self, stage: Stage, fraction: f32, overall: f32) {
-        self.sink.report(Progress {
-            stage,
-            chain: None,
-            chain_count: self.chain_count,
-            fraction: fraction.clamp(0.0, 1.0),
-            overall: overall.clamp(0.0, 1.0),
-        });
+        self.sink
+            .report(Progress::stage(stage, self.chain_count, fraction, overall));
     }
 
     fn chain(&self, stage: Stage, chain: usize, fraction: f32) {
@@ -627,107 +561,6 @@ fn render_rest(
     Ok((audio, level, metrics))
 }
 
-/// Files written by a render.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Artifact {
-    /// What it is (`chain_wav`, `chain_flac`, `ab_flac`, `cues`, `spectrum_png`, ...).
-    pub kind: String,
-    /// Chain index for per-chain files.
-    pub chain: Option<usize>,
-    /// File name inside the output directory.
-    pub file: String,
-}
-
-/// What [`render_shootout`] hands back.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RenderReport {
-    /// Directory holding every artifact.
-    pub out_dir: PathBuf,
-    /// Output sample rate.
-    pub sample_rate: u32,
-    /// Length of every chain's audio, seconds.
-    pub duration_seconds: f64,
-    /// Tail after the DI, seconds.
-    pub tail_seconds: f64,
-    /// DI tracks.
-    pub di_tracks: Vec<DiReport>,
-    /// Chains.
-    pub chains: Vec<ChainReport>,
-    /// Files written.
-    pub artifacts: Vec<Artifact>,
-    /// The manifest (also listed in `artifacts`).
-    pub manifest_path: PathBuf,
-}
-
-/// Renders the shootout and writes its artifacts and manifest into `out_dir`.
-pub fn render_shootout(
-    spec: &ShootoutSpec,
-    out_dir: &Path,
-    progress: &dyn ProgressSink,
-    cancel: &CancelToken,
-) -> Result<RenderReport> {
-    render_shootout_with(spec, out_dir, progress, cancel, &RenderOptions::default())
-}
-
-/// [`render_shootout`] with explicit [`RenderOptions`].
-pub fn render_shootout_with(
-    spec: &ShootoutSpec,
-    out_dir: &Path,
-    progress: &dyn ProgressSink,
-    cancel: &CancelToken,
-    options: &RenderOptions,
-) -> Result<RenderReport> {
-    // With a video the artifacts take most of the wall time, so most of the bar.
-    let artifacts_start = LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE;
-    let share = crate::progress::VIDEO_ARTIFACTS_SHARE;
-    let weighted = crate::progress::Reweighted::new(progress, artifacts_start, share);
-    let progress: &dyn ProgressSink = if spec.output.video {
-        &weighted
-    } else {
-        progress
-    };
-    let rendered = render_chains_with(spec, progress, cancel, options)?;
-    std::fs::create_dir_all(out_dir).map_err(|e| RenderError::io(out_dir, e))?;
-    let tracker = ProgressTracker::new(progress, spec.chains.len());
-    let artifacts_start = LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE;
-    tracker.stage(Stage::Artifacts, 0.0, artifacts_start);
-    let mut artifacts = crate::artifacts::write_artifacts(
-        spec,
-        &rendered,
-        out_dir,
-        &tracker_callback(&tracker, artifacts_start),
-        cancel,
-    )?;
-    let manifest_path = out_dir.join(crate::manifest::MANIFEST_FILE);
-    let report = RenderReport {
-        out_dir: out_dir.to_path_buf(),
-        sample_rate: rendered.sample_rate,
-        duration_seconds: rendered
-            .chain_audio
-            .first()
-            .map_or(0.0, |a| a.len() as f64 / f64::from(rendered.sample_rate)),
-        tail_seconds: rendered.tail_seconds,
-        di_tracks: rendered.di_tracks.clone(),
-        chains: rendered.chains.clone(),
-        artifacts: {
-            artifacts.push(Artifact {
-                kind: "manifest".into(),
-                chain: None,
-                file: crate::manifest::MANIFEST_FILE.into(),
-            });
-            artifacts
-        },
-        manifest_path: manifest_path.clone(),
-    };
-    crate::manifest::write_manifest(&manifest_path, spec, &rendered, &report)?;
-    tracker.stage(Stage::Done, 1.0, 1.0);
-    Ok(report)
-}
-
-fn tracker_callback<'a>(tracker: &'a ProgressTracker<'a>, start: f32) -> impl Fn(f32) + 'a {
-    move |fraction: f32| tracker.stage(Stage::Artifacts, fraction, start + (1.0 - start) * fraction)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -740,11 +573,11 @@ mod tests {
     #[test]
     fn chains_that_agree_up_to_the_amp_share_one_nam_pass() {
         let dir = tempfile::tempdir().unwrap();
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+        let fixtures = gts_testkit::media::fixtures();
         let rate = 48_000;
         let di = crate::synth::plucked_di(rate, 2.0, 7);
         let di_path = dir.path().join("di.wav");
-        gts_media::encode::write_wav(&di_path, &di, rate).unwrap();
+        gts_testkit::media::write_wav(&di_path, &[di], rate, 32, true);
         let model = dir.path().join("amp.nam");
         std::fs::copy(fixtures.join("nam/wavenet.nam"), &model).unwrap();
         let ir = fixtures.join("irs/4x12-classic.wav");

@@ -51,26 +51,43 @@ pub trait ProgressSink: Sync {
     fn report(&self, progress: Progress);
 }
 
+/// Share of the overall progress taken by loading, chains and analysis; the artifacts
+/// (written by the packaging layer above the engine) take the rest from [`ARTIFACTS_START`].
+pub(crate) const LOAD_SHARE: f32 = 0.05;
+pub(crate) const CHAIN_SHARE: f32 = 0.80;
+pub(crate) const ANALYSE_SHARE: f32 = 0.05;
+/// Where the artifacts stage starts on the overall bar.
+pub const ARTIFACTS_START: f32 = LOAD_SHARE + CHAIN_SHARE + ANALYSE_SHARE;
+
+impl Progress {
+    /// A report about the whole render (no chain in particular); fractions are clamped.
+    pub fn stage(stage: Stage, chain_count: usize, fraction: f32, overall: f32) -> Self {
+        Self {
+            stage,
+            chain: None,
+            chain_count,
+            fraction: fraction.clamp(0.0, 1.0),
+            overall: overall.clamp(0.0, 1.0),
+        }
+    }
+}
+
 /// Share of the overall bar the artifacts stage gets when a video is written: drawing
 /// and encoding it takes about four fifths of a render's wall time (docs/benchmarks.md),
 /// so the bar keeps moving at an even pace through the encode.
 pub const VIDEO_ARTIFACTS_SHARE: f32 = 0.75;
 
 /// Forwards to `sink` with `overall` re-weighted so that the artifacts stage, which the
-/// pipeline starts at `artifacts_start`, takes `artifacts_share` of the bar (monotonic,
+/// render starts at `artifacts_start`, takes `artifacts_share` of the bar (monotonic,
 /// 0 and 1 kept).
-pub(crate) struct Reweighted<'a> {
+pub struct Reweighted<'a> {
     sink: &'a dyn ProgressSink,
     artifacts_start: f32,
     artifacts_share: f32,
 }
 
 impl<'a> Reweighted<'a> {
-    pub(crate) fn new(
-        sink: &'a dyn ProgressSink,
-        artifacts_start: f32,
-        artifacts_share: f32,
-    ) -> Self {
+    pub fn new(sink: &'a dyn ProgressSink, artifacts_start: f32, artifacts_share: f32) -> Self {
         Self {
             sink,
             artifacts_start: artifacts_start.clamp(0.01, 0.99),

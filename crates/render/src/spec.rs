@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::display::{GearInfo, VideoStyle};
 use crate::dsp::biquad::FilterShape;
 use crate::dsp::delay::DelayParams;
 use crate::dsp::reverb::{ReverbParams, ReverbPreset};
 use crate::error::{RenderError, Result};
 use crate::limits::{self, Limit};
-pub use crate::presentation::{GearInfo, VideoStyle};
 
 /// A whole shootout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

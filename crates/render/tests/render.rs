@@ -13,60 +13,6 @@ use gts_render::{
     render_chains,
 };
 
-fn four_chain_spec(dir: &Path, di_rate: u32, output_rate: u32, seconds: f64) -> ShootoutSpec {
-    let di = dir.join(format!("di_{di_rate}.wav"));
-    common::write_wav(&di, &[plucked_di(di_rate, seconds, 42)], di_rate, 24, false);
-    let fixtures = common::fixtures();
-    let toml = format!(
-        r#"
-name = "Levelling test"
-[[di_tracks]]
-path = "{di}"
-
-[[chains]]
-name = "Tiny WaveNet + 4x12"
-blocks = [
-  {{ kind = "nam", path = "{fx}/nam/wavenet.nam" }},
-  {{ kind = "cabinet", path = "{fx}/irs/4x12-classic.wav" }},
-  {{ kind = "eq", shape = "peaking", frequency_hz = 800.0, gain_db = -4.0, q = 1.2 }},
-]
-
-[[chains]]
-name = "LSTM + AC15 + slapback"
-blocks = [
-  {{ kind = "nam", path = "{fx}/nam/lstm.nam", input_gain_db = 6.0 }},
-  {{ kind = "cabinet", path = "{fx}/irs/1x12-ac15.wav", mix = 0.7 }},
-  {{ kind = "delay", preset = "slapback" }},
-]
-
-[[chains]]
-name = "Hot WaveNet + hall"
-blocks = [
-  {{ kind = "noise_gate", threshold_db = -70.0 }},
-  {{ kind = "nam", path = "{fx}/nam/wavenet.nam", input_gain_db = 12.0 }},
-  {{ kind = "gain", gain_db = 20.0 }},
-  {{ kind = "reverb", preset = "hall" }},
-]
-
-[[chains]]
-name = "DI + spring"
-high_pass = false
-blocks = [
-  {{ kind = "eq", shape = "high_shelf", frequency_hz = 3000.0, gain_db = 3.0 }},
-  {{ kind = "delay", preset = "quarter" }},
-  {{ kind = "reverb", preset = "spring" }},
-]
-
-[output]
-sample_rate = {output_rate}
-video = false
-"#,
-        di = di.display(),
-        fx = fixtures.display(),
-    );
-    ShootoutSpec::from_toml_str(&toml, dir).unwrap()
-}
-
 fn assert_levelled(spec: &ShootoutSpec) {
     let rendered = render_chains(spec, &NoProgress, &CancelToken::new()).unwrap();
     let rate = spec.output.sample_rate;
@@ -100,13 +46,13 @@ fn assert_levelled(spec: &ShootoutSpec) {
 #[test]
 fn every_chain_lands_on_target_at_48k() {
     let dir = tempfile::tempdir().unwrap();
-    assert_levelled(&four_chain_spec(dir.path(), 48_000, 48_000, 6.0));
+    assert_levelled(&common::four_chain_spec(dir.path(), 48_000, 48_000, 6.0));
 }
 
 #[test]
 fn every_chain_lands_on_target_at_44k1() {
     let dir = tempfile::tempdir().unwrap();
-    assert_levelled(&four_chain_spec(dir.path(), 44_100, 44_100, 6.0));
+    assert_levelled(&common::four_chain_spec(dir.path(), 44_100, 44_100, 6.0));
 }
 
 /// A chain cache in memory that counts what the pipeline asked of it.
@@ -151,7 +97,7 @@ impl ProgressSink for ProcessedChains {
 #[test]
 fn a_resumed_render_reuses_finished_chains_and_gives_the_same_result() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = four_chain_spec(dir.path(), 48_000, 48_000, 3.0);
+    let spec = common::four_chain_spec(dir.path(), 48_000, 48_000, 3.0);
     let clean = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
     let cache = std::sync::Arc::new(MemoryChainCache::default());
     let options = gts_render::RenderOptions {
@@ -192,7 +138,7 @@ fn a_resumed_render_reuses_finished_chains_and_gives_the_same_result() {
 #[test]
 fn rendering_twice_gives_identical_samples_whatever_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = four_chain_spec(dir.path(), 44_100, 48_000, 4.0);
+    let spec = common::four_chain_spec(dir.path(), 44_100, 48_000, 4.0);
     let first = render_chains(&spec, &NoProgress, &CancelToken::new()).unwrap();
     let one_thread = gts_render::RenderOptions {
         threads: 1,
@@ -227,7 +173,7 @@ impl ProgressSink for CancelOnProcess {
 fn cancellation_stops_within_a_block() {
     let dir = tempfile::tempdir().unwrap();
     // 30 s of DI: hundreds of 4096-sample NAM blocks per chain if it ran on.
-    let spec = four_chain_spec(dir.path(), 48_000, 48_000, 30.0);
+    let spec = common::four_chain_spec(dir.path(), 48_000, 48_000, 30.0);
     let sink = CancelOnProcess {
         token: CancelToken::new(),
         after_cancel: Mutex::new(Vec::new()),
@@ -250,7 +196,7 @@ fn cancellation_stops_within_a_block() {
 #[test]
 fn a_cancelled_token_stops_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
+    let spec = common::four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
     let token = CancelToken::new();
     token.cancel();
     assert!(matches!(
@@ -270,7 +216,7 @@ impl ProgressSink for Recorder {
 #[test]
 fn progress_covers_every_stage_and_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = four_chain_spec(dir.path(), 48_000, 48_000, 3.0);
+    let spec = common::four_chain_spec(dir.path(), 48_000, 48_000, 3.0);
     let recorder = Recorder(Mutex::new(Vec::new()));
     render_chains(&spec, &recorder, &CancelToken::new()).unwrap();
     let seen = recorder.0.lock().unwrap();
@@ -296,7 +242,7 @@ fn progress_covers_every_stage_and_chain() {
 #[test]
 fn a_silent_di_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
-    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 1.0);
+    let mut spec = common::four_chain_spec(dir.path(), 48_000, 48_000, 1.0);
     let silent = dir.path().join("silent.wav");
     common::write_wav(&silent, &[vec![0.0; 48_000]], 48_000, 16, false);
     spec.di_tracks[0].path = silent;
@@ -309,7 +255,7 @@ fn a_silent_di_is_a_typed_error() {
 #[test]
 fn two_di_tracks_are_joined_with_a_gap() {
     let dir = tempfile::tempdir().unwrap();
-    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
+    let mut spec = common::four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
     let second = dir.path().join("second.wav");
     common::write_wav(&second, &[plucked_di(44_100, 1.5, 7)], 44_100, 16, false);
     spec.di_tracks.push(gts_render::DiTrack {
@@ -321,174 +267,6 @@ fn two_di_tracks_are_joined_with_a_gap() {
     assert_eq!(rendered.di_tracks.len(), 2);
     assert!((rendered.di_tracks[1].start_seconds - 3.0).abs() < 1e-9);
     assert_eq!(rendered.di.len(), 48_000 * 2 + 48_000 + 72_000);
-}
-
-#[test]
-fn the_manifest_reproduces_the_spec_and_guards_its_inputs() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 2.0);
-    spec.chains.truncate(2);
-    let out = dir.path().join("out");
-    let report =
-        gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
-    let manifest_text = std::fs::read_to_string(&report.manifest_path).unwrap();
-    let manifest: gts_render::Manifest = serde_json::from_str(&manifest_text).unwrap();
-    assert_eq!(manifest.spec, spec);
-    assert_eq!(manifest.engine_version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(
-        manifest.crates.get("nam-rs").map(String::as_str),
-        Some("0.4.0")
-    );
-    // DI + two models + one IR per chain (the tiny WaveNet twice is hashed twice).
-    assert_eq!(manifest.inputs.len(), 5);
-    assert!(
-        manifest
-            .inputs
-            .iter()
-            .all(|i| i.sha256.len() == 64 && i.bytes > 0)
-    );
-    assert_eq!(manifest.chains, report.chains);
-    assert_eq!(
-        gts_render::Manifest::load_spec(&report.manifest_path).unwrap(),
-        spec
-    );
-
-    // Rendering again writes the same manifest, byte for byte.
-    let again = gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
-    assert_eq!(
-        std::fs::read_to_string(&again.manifest_path).unwrap(),
-        manifest_text
-    );
-
-    // A changed input is refused.
-    std::fs::write(&spec.di_tracks[0].path, b"changed").unwrap();
-    assert!(matches!(
-        gts_render::Manifest::load_spec(&report.manifest_path),
-        Err(RenderError::InvalidSpec(message)) if message.contains("changed")
-    ));
-}
-
-#[test]
-fn render_shootout_writes_every_audio_artifact_reproducibly() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = four_chain_spec(dir.path(), 44_100, 48_000, 9.0);
-    let first_dir = dir.path().join("first");
-    let second_dir = dir.path().join("second");
-    let report =
-        gts_render::render_shootout(&spec, &first_dir, &NoProgress, &CancelToken::new()).unwrap();
-    gts_render::render_shootout(&spec, &second_dir, &NoProgress, &CancelToken::new()).unwrap();
-
-    let kinds: Vec<&str> = report.artifacts.iter().map(|a| a.kind.as_str()).collect();
-    for kind in [
-        "chain_flac",
-        "chain_wav",
-        "ab_flac",
-        "ab_wav",
-        "cues",
-        "spectrum_png",
-        "levels_png",
-        "manifest",
-        "di_waveform",
-        "spectrum_json",
-    ] {
-        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
-    }
-    assert_eq!(kinds.iter().filter(|k| **k == "chain_flac").count(), 4);
-    assert!(!kinds.contains(&"video_mp4"), "video is off in this spec");
-    for artifact in &report.artifacts {
-        let a = std::fs::read(first_dir.join(&artifact.file)).unwrap();
-        assert!(!a.is_empty(), "{} is empty", artifact.file);
-        if artifact.file.ends_with(".flac")
-            || artifact.file.ends_with(".wav")
-            || artifact.file == "cues.json"
-        {
-            let b = std::fs::read(second_dir.join(&artifact.file)).unwrap();
-            assert!(a == b, "{} differs between renders", artifact.file);
-        }
-    }
-
-    // The DI's overview spans the chains' audio: the DI, then its silent ringing-out tail.
-    let waveform: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(first_dir.join(gts_render::artifacts::DI_WAVEFORM_FILE)).unwrap(),
-    )
-    .unwrap();
-    let first_chain = report
-        .artifacts
-        .iter()
-        .find(|a| a.kind == "chain_flac")
-        .unwrap();
-    let chain = gts_render::decode::decode_file(&first_dir.join(&first_chain.file), 60).unwrap();
-    assert_eq!(
-        waveform["frames"].as_u64().unwrap() as usize,
-        chain.samples.len()
-    );
-    assert_eq!(waveform["sample_rate"], 48_000);
-    let peaks: Vec<f64> = waveform["peaks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_f64().unwrap())
-        .collect();
-    assert_eq!(peaks.len(), gts_media::waveform::WAVEFORM_COLUMNS);
-    assert!(
-        peaks.iter().take(10).any(|&p| p > 0.01),
-        "the DI plays first: {peaks:?}"
-    );
-    assert_eq!(*peaks.last().unwrap(), 0.0, "the tail has no DI");
-
-    // The spectra drawn in spectrum.png, one per chain in spec order, 20 Hz up.
-    let spectra: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(first_dir.join(gts_render::artifacts::SPECTRUM_DATA_FILE)).unwrap(),
-    )
-    .unwrap();
-    let chains = spectra["chains"].as_array().unwrap();
-    assert_eq!(chains.len(), 4);
-    for (index, chain) in chains.iter().enumerate() {
-        assert_eq!(chain["chain"], index);
-        let points = chain["points"].as_array().unwrap();
-        assert_eq!(points[0][0].as_f64().unwrap(), 20.0);
-        assert!(
-            points.iter().all(|p| p[1].as_f64().unwrap() > -160.0),
-            "chain {index} is silent somewhere"
-        );
-    }
-
-    // The 24-bit files decode back to levelled audio: still on target, under the ceiling.
-    for artifact in report.artifacts.iter().filter(|a| a.kind == "chain_flac") {
-        let decoded = gts_render::decode::decode_file(&first_dir.join(&artifact.file), 60).unwrap();
-        assert_eq!(decoded.sample_rate, 48_000);
-        let lufs = integrated_lufs(&decoded.samples, 48_000).unwrap();
-        let peak = true_peak_dbtp(&decoded.samples, 48_000).unwrap();
-        assert!(
-            (lufs + 14.0).abs() <= 0.1 && peak <= -1.0,
-            "{}: {lufs} LUFS {peak} dBTP",
-            artifact.file
-        );
-    }
-
-    // The A/B track holds every chain for every phrase, and the manifest carries its cues.
-    let manifest: gts_render::Manifest =
-        serde_json::from_str(&std::fs::read_to_string(&report.manifest_path).unwrap()).unwrap();
-    let cues = manifest.cues.as_array().unwrap();
-    assert!(
-        cues.len() >= 8 && cues.len().is_multiple_of(4),
-        "{} cues",
-        cues.len()
-    );
-    let chains_in_order: Vec<u64> = cues
-        .iter()
-        .take(4)
-        .map(|c| c["chain"].as_u64().unwrap())
-        .collect();
-    assert_eq!(chains_in_order, vec![0, 1, 2, 3]);
-    let ab = gts_render::decode::decode_file(&first_dir.join("ab.flac"), 600).unwrap();
-    let chain_len = gts_render::decode::decode_file(&first_dir.join(&report.artifacts[0].file), 60)
-        .unwrap()
-        .samples
-        .len();
-    assert_eq!(ab.samples.len(), 4 * chain_len);
-    let last_end = cues.last().unwrap()["end_ms"].as_f64().unwrap();
-    assert!((last_end - ab.duration_seconds() * 1000.0).abs() <= 1.0);
 }
 
 fn tiny_model(head_scale: f64) -> String {
@@ -503,7 +281,7 @@ fn tiny_model(head_scale: f64) -> String {
 }
 
 fn single_model_spec(dir: &Path, head_scale: f64, input_gain_db: f64) -> ShootoutSpec {
-    let mut spec = four_chain_spec(dir, 48_000, 48_000, 1.0);
+    let mut spec = common::four_chain_spec(dir, 48_000, 48_000, 1.0);
     let model = dir.join("hostile.nam");
     std::fs::write(&model, tiny_model(head_scale)).unwrap();
     spec.chains.truncate(1);
@@ -551,7 +329,7 @@ fn a_model_that_overflows_to_infinity_is_a_typed_error() {
 #[test]
 fn a_model_that_outputs_silence_renders_with_a_note() {
     let dir = tempfile::tempdir().unwrap();
-    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 1.0);
+    let mut spec = common::four_chain_spec(dir.path(), 48_000, 48_000, 1.0);
     let model = dir.path().join("silent.nam");
     std::fs::write(&model, tiny_model(0.0)).unwrap();
     spec.chains[1].blocks[0] = gts_render::Block::Nam {
@@ -573,7 +351,7 @@ fn a_model_that_outputs_silence_renders_with_a_note() {
 #[test]
 fn models_at_other_rates_are_fed_at_their_own_rate() {
     let dir = tempfile::tempdir().unwrap();
-    let mut spec = four_chain_spec(dir.path(), 48_000, 48_000, 3.0);
+    let mut spec = common::four_chain_spec(dir.path(), 48_000, 48_000, 3.0);
     let source = std::fs::read_to_string(common::fixtures().join("nam/wavenet.nam")).unwrap();
     let mut model: serde_json::Value = serde_json::from_str(&source).unwrap();
     model["sample_rate"] = serde_json::json!(44_100);

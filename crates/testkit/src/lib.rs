@@ -1,12 +1,14 @@
 //! What every test suite shares: a PostgreSQL database per test that drops itself, a Redis
-//! key prefix per test, and the identity layer that stands in for token verification in a
-//! service's own tests. A dev-dependency only.
+//! key prefix per test, the identity layer that stands in for token verification in a
+//! service's own tests, and the audio/video helpers of the render suites. A dev-dependency
+//! only.
 //!
 //! Settings: `GTS_TEST_DATABASE_URL` (an admin connection able to CREATE DATABASE, default
 //! the local `gts` role) and `GTS_TEST_REDIS_URL` (default `redis://127.0.0.1:6379`).
 
 pub mod db;
 pub mod identity;
+pub mod media;
 
 pub use db::TestDatabase;
 

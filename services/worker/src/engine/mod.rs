@@ -117,7 +117,7 @@ impl Renderer for EngineRenderer {
         let stages = StageSpans::under(tracing::info_span!("render.engine"));
         let engine_stages = Arc::clone(&stages);
         let rendered = tokio::task::spawn_blocking(move || {
-            gts_render::render_shootout_with(
+            gts_media::render_shootout_with(
                 &spec,
                 &out_dir,
                 &EngineProgress {

@@ -9,12 +9,12 @@
 
 use std::path::Path;
 
+use gts_media::RenderReport;
 use gts_proto::v1::{
     AppliedInputMode, ArtifactKind, ChainInputLevel, ChainMetrics, ChainResult, JobProgress,
     RenderSpec, RenderStage,
 };
 use gts_render::{
-    RenderReport,
     input_level::{InputLevelReport, InputMode},
     metrics::ChainMetrics as EngineMetrics,
 };

@@ -4,10 +4,11 @@
 //! (installed by deploy/local/ensure-deps.sh).
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
+
+use gts_media::shootout::presentation::{INTRO_SECONDS, OUTRO_SECONDS};
+use gts_testkit::media::{ffprobe, fixtures, number};
 
 const CLI: &str = env!("CARGO_BIN_EXE_gts-render");
 
@@ -22,28 +23,11 @@ fn run(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn ffprobe(path: &Path) -> serde_json::Value {
-    let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_streams",
-            "-show_format",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
 #[test]
 fn the_demo_shootout_renders_every_artifact_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-shootout.toml");
-    let fixtures = common::fixtures().canonicalize().unwrap();
+    let fixtures = fixtures().canonicalize().unwrap();
     let toml = std::fs::read_to_string(demo)
         .unwrap()
         .replace("../../../tests/fixtures", fixtures.to_str().unwrap());
@@ -91,7 +75,7 @@ fn the_demo_shootout_renders_every_artifact_reproducibly() {
         assert!(first.join(file).metadata().unwrap().len() > 0, "{file}");
     }
 
-    let probe = ffprobe(&first.join("ab.mp4"));
+    let probe = ffprobe(&first.join("ab.mp4"), &["-show_streams", "-show_format"]);
     let streams = probe["streams"].as_array().unwrap();
     let video = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
     let audio = streams.iter().find(|s| s["codec_type"] == "audio").unwrap();
@@ -102,14 +86,10 @@ fn the_demo_shootout_renders_every_artifact_reproducibly() {
     );
     assert_eq!(audio["codec_name"], "aac");
     assert_eq!(audio["sample_rate"], "48000");
-    let video_seconds: f64 = probe["format"]["duration"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let video_seconds = number(&probe["format"]["duration"]);
     // The A/B audio between the intro and the results cards.
     let ab = gts_render::decode::decode_file(&first.join("ab.wav"), 600).unwrap();
-    let cards = gts_render::presentation::INTRO_SECONDS + gts_render::presentation::OUTRO_SECONDS;
+    let cards = INTRO_SECONDS + OUTRO_SECONDS;
     assert!(
         (video_seconds - (ab.duration_seconds() + cards)).abs() <= 0.05,
         "video {video_seconds} s vs audio {} s + {cards} s of cards",

@@ -9,9 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use gts_render::{
-    CancelToken, Manifest, Progress, ProgressSink, ShootoutSpec, Stage, render_shootout,
-};
+use gts_media::{Manifest, render_shootout};
+use gts_render::{CancelToken, Progress, ProgressSink, ShootoutSpec, Stage};
 use indicatif::{ProgressBar, ProgressStyle};
 
 struct Bar(ProgressBar);

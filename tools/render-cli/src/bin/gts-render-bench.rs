@@ -13,11 +13,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use gts_media::render_shootout;
 use gts_render::nam::NamAmp;
 use gts_render::synth::plucked_di;
 use gts_render::{
     CancelToken, NoProgress, RenderOptions, ShootoutSpec, render_chains, render_chains_with,
-    render_shootout,
 };
 
 fn fixtures() -> PathBuf {
@@ -268,14 +268,18 @@ fn video_timing(
     let rate = rendered.sample_rate;
     let chains: Vec<&[f32]> = rendered.chain_audio.iter().map(Vec::as_slice).collect();
     let phrases = find_phrases(&rendered.di, rate, spec.output.phrase_seconds as f32);
-    let track = assemble_ab(&chains, rate, &phrases, gts_render::artifacts::CROSSFADE_MS)?;
+    let track = assemble_ab(&chains, rate, &phrases, gts_media::shootout::CROSSFADE_MS)?;
     let wav = dir.join("ab.wav");
     gts_media::encode::write_wav(&wav, &track.samples, rate)?;
     // The bench spec turns the video off for the audio figures; the plan wants it on.
     let mut spec = spec.clone();
     spec.output.video = true;
-    let (plan, _) =
-        gts_render::presentation::plan(&spec, &rendered.chains, &rendered.inputs, &track.cues);
+    let (plan, _) = gts_media::shootout::presentation::plan(
+        &spec,
+        &rendered.chains,
+        &rendered.inputs,
+        &track.cues,
+    );
     let started = Instant::now();
     let report = render_video(
         &dir.join("ab.mp4"),

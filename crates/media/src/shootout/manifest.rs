@@ -8,33 +8,21 @@
 //! [`Manifest::load_spec`] reads one back and refuses it if any input file changed.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use gts_render::inputs::{InputFile, hash_file};
+use gts_render::report::{ChainReport, DiReport, RenderedShootout};
+use gts_render::spec::ShootoutSpec;
+use gts_render::versions::{CRATE_VERSIONS, ENGINE_VERSION};
+use gts_render::{RenderError, Result};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::error::{RenderError, Result};
-use crate::pipeline::{Artifact, ChainReport, DiReport, RenderReport, RenderedShootout};
-use crate::presentation::PresentationRecord;
-use crate::spec::{Block, ShootoutSpec};
-use crate::versions::{CRATE_VERSIONS, ENGINE_VERSION};
+use super::presentation::{PresentationRecord, plan};
+use super::{Artifact, RenderReport};
+use crate::assembly::Cue;
 
 /// File name of the manifest inside the output directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
-
-/// One input file and its hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InputFile {
-    /// `di`, `nam` or `cabinet_ir`.
-    pub role: String,
-    /// Path as used.
-    pub path: PathBuf,
-    /// Lower-case hex SHA-256.
-    pub sha256: String,
-    /// Size in bytes.
-    pub bytes: u64,
-}
 
 /// The manifest document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,55 +57,6 @@ pub struct Manifest {
     pub presentation: Option<PresentationRecord>,
 }
 
-/// SHA-256 and size of a file.
-pub fn hash_file(path: &Path) -> Result<(String, u64)> {
-    let mut file = std::fs::File::open(path).map_err(|e| RenderError::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    let mut total = 0u64;
-    loop {
-        let read = file
-            .read(&mut buffer)
-            .map_err(|e| RenderError::io(path, e))?;
-        if read == 0 {
-            break;
-        }
-        total += read as u64;
-        hasher.update(buffer.get(..read).unwrap_or_default());
-    }
-    Ok((hex::encode(hasher.finalize()), total))
-}
-
-/// Hashes every input the spec names.
-pub fn hash_inputs(spec: &ShootoutSpec) -> Result<Vec<InputFile>> {
-    let mut files: Vec<(String, PathBuf)> = spec
-        .di_tracks
-        .iter()
-        .map(|d| ("di".to_string(), d.path.clone()))
-        .collect();
-    for chain in &spec.chains {
-        for block in &chain.blocks {
-            match block {
-                Block::Nam { path, .. } => files.push(("nam".into(), path.clone())),
-                Block::Cabinet { path, .. } => files.push(("cabinet_ir".into(), path.clone())),
-                _ => {}
-            }
-        }
-    }
-    files
-        .into_iter()
-        .map(|(role, path)| {
-            let (sha256, bytes) = hash_file(&path)?;
-            Ok(InputFile {
-                role,
-                path,
-                sha256,
-                bytes,
-            })
-        })
-        .collect()
-}
-
 /// Writes the manifest for a finished render.
 pub fn write_manifest(
     path: &Path,
@@ -130,9 +69,9 @@ pub fn write_manifest(
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or(serde_json::Value::Null);
-    let presentation = serde_json::from_value::<Vec<gts_media::assembly::Cue>>(cues.clone())
+    let presentation = serde_json::from_value::<Vec<Cue>>(cues.clone())
         .ok()
-        .map(|list| crate::presentation::plan(spec, &rendered.chains, &rendered.inputs, &list).1);
+        .map(|list| plan(spec, &rendered.chains, &rendered.inputs, &list).1);
     let manifest = Manifest {
         format: 1,
         engine: "gts-render".into(),

@@ -1,27 +1,28 @@
-//! Artifact writing: per-chain audio, the A/B comparison with its cue list, plots, video.
+//! The files of a rendered shootout: per-chain audio, the A/B comparison with its cue list, plots, video.
 //!
 //! Contract: everything goes into the output directory under fixed names
 //! (`chain-NN-<slug>.flac|.wav`, `ab.flac`, `ab.wav`, `cues.json`, `chapters.txt`,
 //! `di-waveform.json`, `spectrum.json`, `spectrum.png`, `levels.png`, `ab.mp4`), so the same spec renders to the same file set
 //! and the same audio bytes. The phrases are cut on the levelled DI timeline padded with
 //! the tail (so the last phrase lets every chain ring out); in blind mode the chains play
-//! in the seeded shuffled order ([`crate::presentation`]), and cues still name spec
-//! chain indices. Encoding, assembly, plots and video are gts-media's, this module only
-//! drives it and lists what was written.
+//! in the seeded shuffled order ([`super::presentation`]), and cues still name spec
+//! chain indices. Encoding, assembly, plots and video are this crate's lower modules; this
+//! one drives them and lists what was written.
 
 use std::path::Path;
 
-use gts_media::MediaError;
-use gts_media::assembly::{assemble_ab, find_phrases};
-use gts_media::encode::{write_flac24, write_wav};
-use gts_media::plot::{LevelRow, SpectrumData, level_chart, plot_spectra, smoothed_spectrum};
-use gts_media::video::{VideoOptions, chapters_txt, render_video};
-use gts_media::waveform::{WAVEFORM_COLUMNS, Waveform};
+use gts_render::report::RenderedShootout;
+use gts_render::spec::ShootoutSpec;
+use gts_render::{CancelToken, RenderError, Result};
 
-use crate::error::{RenderError, Result};
-use crate::pipeline::{Artifact, RenderedShootout};
-use crate::progress::CancelToken;
-use crate::spec::ShootoutSpec;
+use super::Artifact;
+use super::presentation::{plan, play_order};
+use crate::MediaError;
+use crate::assembly::{assemble_ab, find_phrases};
+use crate::encode::{write_flac24, write_wav};
+use crate::plot::{LevelRow, SpectrumData, level_chart, plot_spectra, smoothed_spectrum};
+use crate::video::{VideoOptions, chapters_txt, render_video};
+use crate::waveform::{WAVEFORM_COLUMNS, Waveform};
 
 /// Crossfade at each A/B switch, milliseconds.
 pub const CROSSFADE_MS: f32 = 10.0;
@@ -138,7 +139,7 @@ pub fn write_artifacts(
         file: DI_WAVEFORM_FILE.into(),
     });
     let phrases = find_phrases(&timeline, rate, spec.output.phrase_seconds as f32);
-    let order = crate::presentation::play_order(spec, &rendered.inputs);
+    let order = play_order(spec, &rendered.inputs);
     let chains: Vec<&[f32]> = order
         .iter()
         .filter_map(|&index| rendered.chain_audio.get(index).map(Vec::as_slice))
@@ -170,8 +171,7 @@ pub fn write_artifacts(
         chain: None,
         file: CUES_FILE.into(),
     });
-    let (plan, record) =
-        crate::presentation::plan(spec, &rendered.chains, &rendered.inputs, &track.cues);
+    let (plan, record) = plan(spec, &rendered.chains, &rendered.inputs, &track.cues);
     let chapters_path = out_dir.join(CHAPTERS_FILE);
     std::fs::write(&chapters_path, chapters_txt(&record.chapters))
         .map_err(|e| RenderError::io(&chapters_path, e))?;

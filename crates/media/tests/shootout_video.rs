@@ -4,21 +4,20 @@
 //! progress that keeps moving while the video encodes. Needs Debian's ffmpeg.
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
-mod common;
-
 use std::path::Path;
-use std::process::Command;
 use std::sync::Mutex;
 
+use gts_media::shootout::presentation::INTRO_SECONDS;
 use gts_media::video::{Card, TableRow, TimedCard, VideoOptions, VideoPlan, render_frame_png};
-use gts_render::presentation::INTRO_SECONDS;
+use gts_media::{Manifest, render_shootout};
 use gts_render::synth::plucked_di;
-use gts_render::{CancelToken, Manifest, NoProgress, Progress, ProgressSink, ShootoutSpec, Stage};
+use gts_render::{CancelToken, NoProgress, Progress, ProgressSink, ShootoutSpec, Stage};
+use gts_testkit::media::{ffprobe, fixtures, frame_at, number, read_png, write_wav};
 
 fn three_chain_spec(dir: &Path, blind: bool) -> ShootoutSpec {
     let di = dir.join("di.wav");
-    common::write_wav(&di, &[plucked_di(48_000, 7.0, 7)], 48_000, 24, false);
-    let fx = common::fixtures();
+    write_wav(&di, &[plucked_di(48_000, 7.0, 7)], 48_000, 24, false);
+    let fx = fixtures();
     let toml = format!(
         r#"
 name = "Which one is the real amp?"
@@ -65,50 +64,12 @@ fn manifest(path: &Path) -> Manifest {
 }
 
 fn ffprobe_chapters(mp4: &Path) -> Vec<String> {
-    let output = Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_chapters"])
-        .arg(mp4)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    value["chapters"]
+    ffprobe(mp4, &["-show_chapters"])["chapters"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["tags"]["title"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// RGB pixels of the frame at `seconds`.
-fn frame_at(mp4: &Path, seconds: f64, out: &Path) -> Vec<u8> {
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-ss"])
-        .arg(format!("{seconds:.3}"))
-        .arg("-i")
-        .arg(mp4)
-        .args([
-            "-frames:v",
-            "1",
-            "-vf",
-            "scale=in_color_matrix=bt709",
-            "-pix_fmt",
-            "rgb24",
-        ])
-        .arg(out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    read_png(out)
-}
-
-fn read_png(path: &Path) -> Vec<u8> {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buffer = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buffer).unwrap();
-    buffer.truncate(info.buffer_size());
-    buffer
 }
 
 fn mean_difference(a: &[u8], b: &[u8]) -> f64 {
@@ -126,7 +87,7 @@ fn cards_name_the_gear_and_chapters_match_the_cue_list_to_the_second() {
     let spec = three_chain_spec(dir.path(), false);
     let out = dir.path().join("out");
     let recorder = Recorder(Mutex::new(Vec::new()));
-    let report = gts_render::render_shootout(&spec, &out, &recorder, &CancelToken::new()).unwrap();
+    let report = render_shootout(&spec, &out, &recorder, &CancelToken::new()).unwrap();
     let kinds: Vec<&str> = report.artifacts.iter().map(|a| a.kind.as_str()).collect();
     assert!(
         kinds.contains(&"video_mp4") && kinds.contains(&"chapters_txt"),
@@ -203,8 +164,7 @@ fn a_blind_render_shows_letters_only_and_reveals_the_manifests_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let spec = three_chain_spec(dir.path(), true);
     let out = dir.path().join("out");
-    let report =
-        gts_render::render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
+    let report = render_shootout(&spec, &out, &NoProgress, &CancelToken::new()).unwrap();
     let manifest = manifest(&report.manifest_path);
     let presentation = manifest.presentation.clone().unwrap();
     let blind = presentation.blind.clone().unwrap();
@@ -267,32 +227,18 @@ fn a_blind_render_shows_letters_only_and_reveals_the_manifests_mapping() {
             ..VideoPlan::default()
         }
     };
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(out.join("ab.mp4"))
-        .output()
-        .unwrap();
-    let duration: f64 = String::from_utf8_lossy(&probe.stdout)
-        .trim()
-        .parse()
-        .unwrap();
+    let duration = number(&ffprobe(&out.join("ab.mp4"), &["-show_format"])["format"]["duration"]);
     let shown = frame_at(
         &out.join("ab.mp4"),
         duration - 2.0,
         &dir.path().join("shown.png"),
-    );
+    )
+    .rgb;
     let expected: Vec<Vec<u8>> = (0..3)
         .map(|rotate| {
             let path = dir.path().join(format!("expected-{rotate}.png"));
             render_frame_png(&path, &reveal(rotate), &VideoOptions::default(), 0.001, 1.0).unwrap();
-            read_png(&path)
+            read_png(&path).rgb
         })
         .collect();
     assert!(
@@ -322,14 +268,14 @@ fn a_blind_render_shows_letters_only_and_reveals_the_manifests_mapping() {
     let again = Manifest::load_spec(&report.manifest_path).unwrap();
     assert_eq!(again.output.video_style.blind_seed, Some(blind.seed));
     assert_eq!(
-        gts_render::presentation::play_order(&again, &manifest.inputs),
+        gts_media::shootout::presentation::play_order(&again, &manifest.inputs),
         blind.order
     );
     // An explicit seed is the seed.
     let mut seeded = spec.clone();
     seeded.output.video_style.blind_seed = Some(1234);
     assert_eq!(
-        gts_render::presentation::blind_seed(&seeded, &manifest.inputs),
+        gts_media::shootout::presentation::blind_seed(&seeded, &manifest.inputs),
         1234
     );
 }
