@@ -134,7 +134,7 @@ impl Config {
             rate_limit_user_per_minute: env.or("GTS_GATEWAY_RATE_LIMIT_USER_PER_MINUTE", 600)?,
             rate_limit_ip_per_minute: env.or("GTS_GATEWAY_RATE_LIMIT_IP_PER_MINUTE", 1200)?,
             rate_limit_window: env
-                .millis_or("GTS_GATEWAY_RATE_WINDOW_MS", crate::rate_limit::WINDOW)?
+                .millis_or("GTS_GATEWAY_RATE_WINDOW_MS", crate::edge_limits::WINDOW)?
                 .max(Duration::from_millis(1)),
         })
     }

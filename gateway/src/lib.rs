@@ -6,13 +6,13 @@
 //! ([`rate_limit`]); artifact downloads ([`artifacts`]) and shared-result downloads
 //! ([`shared`]). Internal services are never routed (see [`routing`]).
 
-pub mod artifacts;
 pub mod balance;
 mod config;
 pub mod console;
+pub mod downloads;
+pub mod edge_limits;
 pub mod limits;
 mod proxy;
-pub mod rate_limit;
 pub mod routing;
 pub mod shared;
 mod shed;
@@ -90,7 +90,7 @@ pub async fn serve(
         .lenient_on(ANONYMOUS_AUTH_PATHS)
         .refusing_service_credentials()
         .applies_to(|path| matches!(routing::route(path), routing::Route::Forward(_)));
-    let rate_limits = rate_limit::RateLimits::new(
+    let rate_limits = edge_limits::RateLimits::new(
         redis.clone(),
         config.rate_limit_user_per_minute,
         config.rate_limit_ip_per_minute,
@@ -100,10 +100,10 @@ pub async fn serve(
         .map_request(set_forwarded_for)
         .map_request(limits::record_declared_length)
         .layer(GrpcWebLayer::new())
-        .layer(rate_limits.layer(rate_limit::Subject::Ip))
+        .layer(rate_limits.layer(edge_limits::Subject::Ip))
         .layer(limits::SizeLimitLayer::new(config.max_request_bytes))
         .layer(auth)
-        .layer(rate_limits.layer(rate_limit::Subject::User))
+        .layer(rate_limits.layer(edge_limits::Subject::User))
         // RPC metrics and the access line, inside the request span (gRPC, after grpc-web).
         .map_response(
             |response: http::Response<gts_common::access::ObservedBody<tonic::body::Body>>| {
@@ -122,7 +122,7 @@ pub async fn serve(
     let store = gts_storage::BlobStore::open(&config.storage)
         .map_err(|error| StartError::Other(format!("object store: {error}")))?;
     let artifact_downloads =
-        artifacts::Artifacts::new(config.artifact_signer.clone(), store, rate_limits.clone());
+        downloads::Artifacts::new(config.artifact_signer.clone(), store, rate_limits.clone());
     let shared_downloads = Router::new()
         .route(
             "/shared/{token}/{artifact_id}",
@@ -133,7 +133,7 @@ pub async fn serve(
             worker,
         ));
     let downloads = Router::new()
-        .route("/artifacts/{*key}", axum::routing::get(artifacts::download))
+        .route("/artifacts/{*key}", axum::routing::get(downloads::download))
         .with_state(artifact_downloads)
         .merge(shared_downloads);
     let app: Router = Routes::new(health_service)

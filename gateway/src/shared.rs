@@ -18,7 +18,7 @@ use axum::{
 use gts_proto::v1::{GetSharedArtifactUrlRequest, job_service_client::JobServiceClient};
 use tonic::{Code, transport::Channel};
 
-use crate::artifacts::{Artifacts, over_limit, refusal, serve_signed};
+use crate::downloads::{Artifacts, over_limit, refusal, serve_signed};
 
 /// What the shared-download route needs.
 #[derive(Clone)]

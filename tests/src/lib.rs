@@ -16,6 +16,7 @@ pub mod redis_server;
 pub mod s3_server;
 pub mod shootouts;
 pub mod stack;
+pub mod telemetry;
 
 pub use stack::{SignedIn, Stack, with_bearer};
 

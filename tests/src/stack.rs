@@ -422,10 +422,15 @@ impl Stack {
     /// A valid access JWT of a new GTS user (no TONE3000 sign-in behind it), for tests
     /// that need a second user: the fake TONE3000 signs in only its one test user.
     pub fn token_for_new_user(&self) -> String {
+        self.token_for(uuid::Uuid::new_v4())
+    }
+
+    /// A valid access JWT of GTS user `user` (no TONE3000 sign-in behind it).
+    pub fn token_for(&self, user: uuid::Uuid) -> String {
         let now = testing::unix_now();
         JwtSigner::new(self.secrets.signing_key.clone())
             .sign(&AccessClaims {
-                sub: uuid::Uuid::new_v4().to_string(),
+                sub: user.to_string(),
                 sid: uuid::Uuid::new_v4().to_string(),
                 iat: now,
                 nbf: now,

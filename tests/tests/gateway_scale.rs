@@ -22,6 +22,7 @@ use gts_e2e::{
     binaries::{RunningBinary, command, free_local_addr},
     clients,
     stack::{ServiceHandle, StackSecrets, ephemeral_listener, service_env},
+    telemetry::{sample, scrape},
     with_bearer,
 };
 use gts_proto::v1::{
@@ -30,39 +31,11 @@ use gts_proto::v1::{
     job_service_server::{JobService, JobServiceServer},
     shootout_service_client::ShootoutServiceClient,
 };
-use http_body_util::{BodyExt, Empty};
-use hyper_util::{client::legacy::Client, rt::TokioExecutor};
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::Code;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
-
-/// Scrapes a Prometheus endpoint.
-async fn scrape(addr: std::net::SocketAddr) -> String {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
-    let response = client
-        .request(
-            http::Request::get(format!("http://{addr}/metrics"))
-                .body(Empty::new())
-                .unwrap(),
-        )
-        .await
-        .expect("the metrics endpoint answers");
-    assert_eq!(response.status(), http::StatusCode::OK);
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    String::from_utf8(body.to_vec()).unwrap()
-}
-
-/// The sum of a counter's samples whose labels contain every one of `labels`.
-fn counter(exposition: &str, name: &str, labels: &[&str]) -> f64 {
-    exposition
-        .lines()
-        .filter(|line| line.starts_with(&format!("{name}{{")))
-        .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
 
 /// A gateway in-process with `extra` on top of `base`.
 async fn gateway(base: &[(String, String)], extra: &[(&str, String)]) -> ServiceHandle {
@@ -121,7 +94,7 @@ async fn calls_spread_over_two_processes_of_one_service() {
     ];
     let mut served = Vec::new();
     for addr in &metrics {
-        served.push(counter(
+        served.push(sample(
             &scrape(*addr).await,
             "gts_rpc_requests_total",
             &labels,

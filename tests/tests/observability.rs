@@ -14,7 +14,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{collections::HashSet, time::Duration};
 
 use gts_common::telemetry::{LogFormat, TelemetrySettings};
 use gts_e2e::{
@@ -23,65 +23,18 @@ use gts_e2e::{
         cabinet, chain, create_shootout, events_to_end, library, nam, one_di_shootout, plucked_wav,
         submit_job, upload, watch_job,
     },
+    telemetry::{OtlpCollector, hex_id, sample},
 };
 use gts_proto::v1::{AssetKind, JobStatus, job_event::Event};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-    trace_service_server::{TraceService, TraceServiceServer},
-};
-use tokio::sync::Mutex;
-use tokio_stream::wrappers::TcpListenerStream;
-
-#[derive(Default, Clone)]
-struct Collector {
-    exports: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.exports.lock().await.push(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Samples of `name` (a counter, gauge or histogram series) whose labels contain all of
-/// `labels`, summed.
-fn sample(exposition: &str, name: &str, labels: &[&str]) -> f64 {
-    exposition
-        .lines()
-        .filter(|line| {
-            line.starts_with(&format!("{name}{{")) || line.starts_with(&format!("{name} "))
-        })
-        .filter(|line| labels.iter().all(|label| line.contains(label)))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_submit_job_is_one_trace_and_the_render_shows_in_the_metrics() {
-    let collector = Collector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let collector_addr = listener.local_addr().unwrap();
-    let collector_task = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(collector.clone()))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
+    let collector = OtlpCollector::start().await;
     let telemetry = gts_common::telemetry::init(&TelemetrySettings {
         service_name: "gts-e2e",
         filter: "info".to_owned(),
         format: LogFormat::Json,
-        otlp_endpoint: Some(format!("http://{collector_addr}")),
+        otlp_endpoint: Some(collector.endpoint()),
     })
     .expect("install telemetry");
     let metrics = gts_common::metrics::builder("gts-e2e")
@@ -217,12 +170,11 @@ async fn one_submit_job_is_one_trace_and_the_render_shows_in_the_metrics() {
     assert!(exposition.contains("process=\"gts-e2e\""));
 
     // --- Traces --------------------------------------------------------------------------
-    let exports = collector.exports.lock().await;
-    let spans: Vec<_> = exports
-        .iter()
-        .flat_map(|e| &e.resource_spans)
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans)
+    let spans: Vec<_> = collector
+        .spans()
+        .await
+        .into_iter()
+        .map(|(_, span)| span)
         .collect();
     let submits: Vec<_> = spans
         .iter()
@@ -263,8 +215,7 @@ async fn one_submit_job_is_one_trace_and_the_render_shows_in_the_metrics() {
         assert!(
             in_trace.contains(wanted),
             "trace {} has no {wanted:?} span; it has {in_trace:?}",
-            hex(&trace_id)
+            hex_id(&trace_id)
         );
     }
-    collector_task.abort();
 }

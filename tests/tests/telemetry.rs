@@ -1,57 +1,32 @@
 //! With `GTS_OTLP_ENDPOINT` set, a service exports its spans over OTLP/gRPC, and a span
 //! continues the W3C trace the caller sent. The collector here is a real OTLP trace
-//! service receiving real exports.
+//! service receiving real exports. Every call has one access line, captured from a real
+//! process's output: a service's for a service caller, the gateway's for a signed-in user.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use gts_e2e::{
-    binaries::{RunningBinary, backend_command, free_local_addr, send_sigterm},
+    Stack,
+    binaries::{RunningBinary, backend_command, command, free_local_addr, send_sigterm},
+    clients,
     db::TestDatabase,
     health::serving_channel,
+    telemetry::{OtlpCollector, hex_id, scrape},
+    with_bearer,
 };
-use gts_proto::v1::{PingRequest, ops_internal_client::OpsInternalClient};
-use opentelemetry_proto::tonic::{
-    collector::trace::v1::{
-        ExportTraceServiceRequest, ExportTraceServiceResponse,
-        trace_service_server::{TraceService, TraceServiceServer},
-    },
-    common::v1::any_value::Value,
+use gts_proto::v1::{
+    ListShootoutsRequest, PingRequest, ops_internal_client::OpsInternalClient,
+    shootout_service_client::ShootoutServiceClient,
 };
-use tokio::sync::Mutex;
-use tokio_stream::wrappers::TcpListenerStream;
-
-#[derive(Default, Clone)]
-struct Collector {
-    exports: Arc<Mutex<Vec<ExportTraceServiceRequest>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Collector {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        self.exports.lock().await.push(request.into_inner());
-        Ok(tonic::Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
-    let collector = Collector::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let collector_addr = listener.local_addr().unwrap();
-    let server = tonic::transport::Server::builder()
-        .add_service(TraceServiceServer::new(collector.clone()))
-        .serve_with_incoming(TcpListenerStream::new(listener));
-    let collector_task = tokio::spawn(server);
+    let collector = OtlpCollector::start().await;
 
     let db = TestDatabase::create().await;
     let addr = free_local_addr();
     let mut auth = backend_command("gts-auth", db.url(), "GTS_AUTH_LISTEN", addr);
-    auth.env("GTS_OTLP_ENDPOINT", format!("http://{collector_addr}"));
+    auth.env("GTS_OTLP_ENDPOINT", collector.endpoint());
     // Ping is internal: it needs a service credential.
     let secrets = gts_e2e::stack::StackSecrets::generate();
     auth.env("GTS_SERVICE_TOKEN", &secrets.service_token);
@@ -86,62 +61,16 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
         .expect("wait");
     assert_eq!(status.code(), Some(0));
 
-    let exports = collector.exports.lock().await;
-    let resource_spans: Vec<_> = exports.iter().flat_map(|e| &e.resource_spans).collect();
-    assert!(!resource_spans.is_empty(), "no spans were exported");
-    let service_names: Vec<String> = resource_spans
+    let spans = collector.spans().await;
+    assert!(!spans.is_empty(), "no spans were exported");
+    let services: Vec<&str> = spans.iter().map(|(service, _)| service.as_str()).collect();
+    assert!(services.iter().all(|n| *n == "gts-auth"), "{services:?}");
+    let continued = spans
         .iter()
-        .filter_map(|rs| rs.resource.as_ref())
-        .flat_map(|r| &r.attributes)
-        .filter(|kv| kv.key == "service.name")
-        .filter_map(
-            |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                Some(Value::StringValue(s)) => Some(s.clone()),
-                _ => None,
-            },
-        )
-        .collect();
-    assert!(
-        service_names.iter().all(|n| n == "gts-auth"),
-        "{service_names:?}"
-    );
-    assert!(!service_names.is_empty());
-    let continued = resource_spans
-        .iter()
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans)
-        .any(|span| hex(&span.trace_id) == trace_id && span.name.contains("Ping"));
+        .any(|(_, span)| hex_id(&span.trace_id) == trace_id && span.name.contains("Ping"));
     assert!(continued, "no Ping span continued trace {trace_id}");
 
-    collector_task.abort();
     db.drop_now().await;
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Scrapes the Prometheus text of `addr`.
-async fn scrape(addr: std::net::SocketAddr) -> String {
-    use http_body_util::{BodyExt, Empty};
-    use hyper_util::{client::legacy::Client, rt::TokioExecutor};
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
-    let response = client
-        .request(
-            http::Request::get(format!("http://{addr}/metrics"))
-                .body(Empty::new())
-                .expect("a metrics request"),
-        )
-        .await
-        .expect("the metrics endpoint answers");
-    assert_eq!(response.status(), http::StatusCode::OK);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("the metrics body")
-        .to_bytes();
-    String::from_utf8(body.to_vec()).expect("UTF-8 metrics")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,4 +155,53 @@ async fn every_call_has_an_access_line_with_trace_ids_and_is_counted_on_the_metr
         .expect("wait");
     assert_eq!(status.code(), Some(0));
     db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_access_line_names_the_signed_in_user() {
+    let stack = Stack::start().await;
+    let (addr, metrics_addr) = (free_local_addr(), free_local_addr());
+    let mut gateway = command("gts-gateway");
+    gateway.envs(stack.backend_env.iter().cloned()).envs([
+        ("GTS_WORKER_URL", format!("http://{}", stack.worker.addr)),
+        ("GTS_GATEWAY_LISTEN", addr.to_string()),
+        ("GTS_METRICS_LISTEN", metrics_addr.to_string()),
+        ("GTS_LOG", "info".to_owned()),
+    ]);
+    let mut running = RunningBinary::start(gateway).await;
+
+    let user = uuid::Uuid::new_v4();
+    let token = stack.token_for(user);
+    ShootoutServiceClient::with_origin(clients::grpc_web(), clients::origin(addr))
+        .list_shootouts(with_bearer(ListShootoutsRequest::default(), &token))
+        .await
+        .expect("ListShootouts through the gateway binary");
+
+    let line = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let line = running.wait_for_log("\"target\":\"gts::access\"").await;
+            if line.contains("ListShootouts") {
+                return line;
+            }
+        }
+    })
+    .await
+    .expect("the call's access line in time");
+    let json: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert_eq!(json["service"], "gts-gateway", "{line}");
+    assert_eq!(json["span"]["user_id"], user.to_string(), "{line}");
+    assert_eq!(json["fields"]["rpc_method"], "ListShootouts", "{line}");
+    assert_eq!(json["fields"]["grpc_code"], "OK", "{line}");
+    assert!(json["fields"]["duration_ms"].as_f64().is_some(), "{line}");
+    assert_eq!(json["trace_id"].as_str().map(str::len), Some(32), "{line}");
+
+    let pid = running.child.id().expect("pid");
+    let mut child = running.drain_log();
+    send_sigterm(pid).await;
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits in time")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0));
+    stack.stop().await;
 }

@@ -24,6 +24,7 @@ pub mod server;
 pub mod settings;
 pub mod shutdown;
 pub mod signed_url;
+pub mod stored;
 pub mod telemetry;
 pub mod time;
 pub mod tone3000_token;

@@ -4,12 +4,12 @@
 //! (service-to-service only), plus the shared `OpsInternal`. See docs/auth.md.
 
 mod api;
+mod attempt_limits;
 mod config;
 mod crypto;
 mod custody;
 mod error;
 mod login;
-mod rate_limit;
 mod revocations;
 mod sessions;
 mod state;

@@ -8,9 +8,9 @@ use gts_common::{
 };
 
 use crate::{
+    attempt_limits::RateLimiter,
     config::{Config, RateLimitSettings},
     crypto::TokenCipher,
-    rate_limit::RateLimiter,
     upstream::Tone3000,
 };
 

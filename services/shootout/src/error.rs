@@ -84,9 +84,24 @@ pub enum ShootoutError {
     /// An upstream service failed; the message is safe to show.
     #[error("{0}")]
     Unavailable(String),
+    /// Stored data that cannot be read back: a bug or corruption, never the caller's fault.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
     /// A status produced elsewhere (identity checks), passed through unchanged.
     #[error("{0}")]
     Status(#[from] Status),
+}
+
+impl From<gts_common::stored::CorruptValue> for ShootoutError {
+    fn from(error: gts_common::stored::CorruptValue) -> Self {
+        ShootoutError::Corrupt(error.to_string())
+    }
+}
+
+impl From<prost::DecodeError> for ShootoutError {
+    fn from(error: prost::DecodeError) -> Self {
+        ShootoutError::Corrupt(format!("an undecodable stored message: {error}"))
+    }
 }
 
 impl From<ShootoutError> for Status {
@@ -114,6 +129,10 @@ impl From<ShootoutError> for Status {
                 Status::unavailable("file storage is unavailable; try again shortly")
             }
             ShootoutError::Unavailable(message) => Status::unavailable(message),
+            ShootoutError::Corrupt(detail) => {
+                tracing::error!(%detail, "corrupt stored data");
+                Status::internal("a stored record is damaged; this is our fault, not yours")
+            }
             ShootoutError::Status(status) => status,
         }
     }

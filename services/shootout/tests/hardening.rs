@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{as_service, as_user, start};
+use common::{as_service, as_user, insert_asset, start};
 use gts_proto::v1::{
     AssetKind, Block, CabinetIrBlock, CreateShootoutRequest, DeleteShootoutRequest, DiTrackRef,
     GainBlock, GetAssetRequest, GetRenderSpecRequest, GetShootoutRequest, GetUploadRequest,
@@ -17,22 +17,6 @@ use gts_proto::v1::{
 };
 use tonic::{Code, Status};
 use uuid::Uuid;
-
-async fn insert_asset(db: &sqlx::PgPool, owner: Uuid, kind: &str, filename: &str) -> String {
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO shootout.assets (id, owner_id, kind, filename, size_bytes, sha256, object_key, facts) \
-         VALUES ($1, $2, $3, $4, 10, 'x', 'k', '\\x')",
-    )
-    .bind(id)
-    .bind(owner)
-    .bind(kind)
-    .bind(filename)
-    .execute(db)
-    .await
-    .unwrap();
-    id.to_string()
-}
 
 fn uploaded(asset_id: &str) -> Option<ModelSource> {
     Some(ModelSource {

@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{as_service, as_user, fixtures, start, violation_fields};
+use common::{as_service, as_user, fixtures, insert_asset, start, violation_fields};
 use gts_proto::v1::{
     Block, CabinetIrBlock, CreateShootoutRequest, DelayBlock, DelayPreset, DiTrackRef, EqBandType,
     EqBlock, GainBlock, GetRenderSpecRequest, HighPassBlock, ModelSource, NamModelBlock,
@@ -23,21 +23,6 @@ use gts_render::limits::{self, Limit};
 use gts_worker::engine::{inputs::LocalInputs, spec_map::shootout_spec};
 use tonic::Code;
 use uuid::Uuid;
-
-async fn insert_asset(db: &sqlx::PgPool, owner: Uuid, kind: &str) -> String {
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO shootout.assets (id, owner_id, kind, filename, size_bytes, sha256, object_key, facts) \
-         VALUES ($1, $2, $3, 'f', 10, 'x', 'k', '\\x')",
-    )
-    .bind(id)
-    .bind(owner)
-    .bind(kind)
-    .execute(db)
-    .await
-    .unwrap();
-    id.to_string()
-}
 
 /// What a case sets: a block built from the value, the chain's input high-pass, or an
 /// output option.
@@ -298,10 +283,10 @@ fn write_di(path: &Path) {
 async fn every_limit_renders_at_its_ends_and_is_refused_one_step_beyond() {
     let svc = start().await;
     let user = Uuid::new_v4();
-    let di_asset = insert_asset(&svc.db, user, "di_track").await;
+    let di_asset = insert_asset(&svc.db, user, "di_track", "f").await;
     let assets = Assets {
-        nam: insert_asset(&svc.db, user, "nam_model").await,
-        ir: insert_asset(&svc.db, user, "impulse_response").await,
+        nam: insert_asset(&svc.db, user, "nam_model", "f").await,
+        ir: insert_asset(&svc.db, user, "impulse_response", "f").await,
     };
     let dir = tempfile::tempdir().unwrap();
     let di_file = dir.path().join("di.wav");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{as_user, start, violation_fields};
+use common::{as_user, insert_asset, start, violation_fields};
 use gts_proto::v1::{
     AddBlockRequest, AddChainRequest, Block, CabinetIrBlock, CreateShootoutRequest,
     DeleteShootoutRequest, DiTrackRef, EqBandType, EqBlock, GainBlock, GetShootoutRequest,
@@ -17,22 +17,6 @@ use gts_proto::v1::{
 };
 use tonic::{Code, transport::Channel};
 use uuid::Uuid;
-
-async fn insert_asset(db: &sqlx::PgPool, owner: Uuid, kind: &str, filename: &str) -> String {
-    let id = Uuid::new_v4();
-    sqlx::query(
-        "INSERT INTO shootout.assets (id, owner_id, kind, filename, size_bytes, sha256, object_key, facts) \
-         VALUES ($1, $2, $3, $4, 10, 'x', 'k', '\\x')",
-    )
-    .bind(id)
-    .bind(owner)
-    .bind(kind)
-    .bind(filename)
-    .execute(db)
-    .await
-    .unwrap();
-    id.to_string()
-}
 
 fn library(tone_id: u64, model_id: u64) -> Option<ModelSource> {
     Some(ModelSource {

@@ -985,3 +985,42 @@ async fn every_supported_format_is_accepted_and_recognised() {
     }
     svc.finish().await;
 }
+
+#[tokio::test]
+async fn a_damaged_asset_row_is_an_internal_error_not_an_asset_without_facts() {
+    let svc = start().await;
+    let user = Uuid::new_v4();
+    let bytes = wav(&plucked(1.0, 44_100), 44_100, 1, Sample::Int16);
+    let asset = upload(&svc.channel, user, AssetKind::DiTrack, "riff.wav", &bytes)
+        .await
+        .unwrap();
+    // Bytes that are no protobuf message: a varint that never ends.
+    sqlx::query("UPDATE shootout.assets SET facts = '\\xffffffffffffffffffff' WHERE id = $1::uuid")
+        .bind(&asset.id)
+        .execute(&svc.db)
+        .await
+        .unwrap();
+    let mut assets = AssetServiceClient::new(svc.channel.clone());
+    let read = assets
+        .get_asset(as_user(
+            user,
+            GetAssetRequest {
+                asset_id: asset.id.clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(read.code(), Code::Internal, "{read:?}");
+    assert!(read.message().contains("damaged"), "{}", read.message());
+    assert!(
+        !read.message().contains("varint"),
+        "no decoder detail leaks: {}",
+        read.message()
+    );
+    let listed = assets
+        .list_assets(as_user(user, ListAssetsRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(listed.code(), Code::Internal, "{listed:?}");
+    svc.finish().await;
+}

@@ -24,7 +24,7 @@ use gts_proto::v1::{
 };
 use gts_worker::{
     Config, Seams, Worker,
-    artifacts::JobArtifacts,
+    artifact_store::JobArtifacts,
     render::{ProgressSink, RenderFailure, RenderOutput, RenderRequest, Renderer},
     testing::{MemoryArtifactStore, StaticSpecSource},
 };

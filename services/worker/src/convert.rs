@@ -10,7 +10,7 @@ use crate::{
     queue::{ArtifactRow, JobRow},
 };
 
-pub use gts_common::time::timestamp;
+pub use gts_common::{stored::stored, time::timestamp};
 
 /// A protobuf timestamp of now.
 pub fn timestamp_now() -> Timestamp {
@@ -34,15 +34,6 @@ pub fn decode_chain_results(mut bytes: &[u8]) -> Result<Vec<ChainResult>, Worker
         results.push(ChainResult::decode_length_delimited(&mut bytes)?);
     }
     Ok(results)
-}
-
-/// A stored number in the contract's type; a value out of its range is a corrupt row
-/// (an error), never read as 0 or clamped.
-pub fn stored<T: TryFrom<S>, S: Copy + std::fmt::Display>(
-    column: &str,
-    value: S,
-) -> Result<T, WorkerError> {
-    T::try_from(value).map_err(|_| WorkerError::Corrupt(format!("{column} holds {value}")))
 }
 
 /// The contract's view of a stored job.
@@ -100,17 +91,6 @@ pub fn artifact_to_proto(row: &ArtifactRow) -> Result<Artifact, WorkerError> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn out_of_range_stored_numbers_are_errors_not_zeros() {
-        assert_eq!(stored::<u32, i32>("jobs.attempt", 3).unwrap(), 3);
-        let corrupt = stored::<u32, i32>("jobs.attempt", -1).unwrap_err();
-        assert!(
-            matches!(&corrupt, WorkerError::Corrupt(m) if m == "jobs.attempt holds -1"),
-            "{corrupt:?}"
-        );
-        assert!(stored::<u64, i64>("job_artifacts.size_bytes", -5).is_err());
-    }
 
     #[test]
     fn chain_results_round_trip() {

@@ -49,6 +49,12 @@ impl From<WorkerError> for Status {
     }
 }
 
+impl From<gts_common::stored::CorruptValue> for WorkerError {
+    fn from(error: gts_common::stored::CorruptValue) -> Self {
+        WorkerError::Corrupt(error.to_string())
+    }
+}
+
 impl From<prost::DecodeError> for WorkerError {
     fn from(error: prost::DecodeError) -> Self {
         WorkerError::Corrupt(error.to_string())

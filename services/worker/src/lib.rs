@@ -7,13 +7,13 @@
 //! Seams ([`Seams`]): where render specs come from ([`spec_source::RenderSpecSource`], real:
 //! `ShootoutInternal.GetRenderSpec`), how a job is rendered ([`render::Renderer`], real:
 //! [`engine::EngineRenderer`] over gts-render), and where artifacts are stored
-//! ([`artifacts::ArtifactStore`], real: the gts-storage object store). [`testing`] has
+//! ([`artifact_store::ArtifactStore`], real: the gts-storage object store). [`testing`] has
 //! doubles of all three.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod api;
-pub mod artifacts;
+pub mod artifact_store;
 mod config;
 mod convert;
 pub mod engine;
@@ -39,7 +39,7 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 use crate::{
-    artifacts::ArtifactStore,
+    artifact_store::ArtifactStore,
     engine::{
         EngineRenderer,
         inputs::{InputFetcher, Tone3000Settings},

@@ -5,7 +5,9 @@
 //! Contract:
 //! - SubmitJob stores the caller's `traceparent` with the job (`worker.job_traces`);
 //!   whichever worker claims it continues that trace, so a render's spans sit in the trace
-//!   of the browser call that queued it.
+//!   of the browser call that queued it. The stored context is pruned once no attempt
+//!   will read it: when its job has ended, or after [`ORPHAN_TRACE_HOURS`] for a context
+//!   whose job was never inserted ([`prune_traces`], run by the runner's periodic scan).
 //! - The runner's renderer is wrapped in [`ObservedRenderer`], so each attempt is one
 //!   `job` span with its lifecycle lines and metrics, whatever the renderer; inside it the engine's progress opens one
 //!   `render.stage` span per stage (and per chain while chains run), closed when the next
@@ -27,7 +29,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
-    artifacts::JobArtifacts,
+    artifact_store::JobArtifacts,
     render::{ProgressSink, RenderFailure, RenderOutput, RenderRequest, Renderer},
 };
 
@@ -129,6 +131,26 @@ pub async fn forget_trace(db: &PgPool, job_id: Uuid) {
     {
         tracing::debug!(%error, %job_id, "cannot delete an unused trace context");
     }
+}
+
+/// Hours a stored trace context waits for its job row before it is an orphan (SubmitJob
+/// stores it just before inserting the job, and deletes it when the insert does not happen;
+/// a crash in between leaves it behind).
+pub const ORPHAN_TRACE_HOURS: i32 = 1;
+
+/// Deletes the trace contexts no attempt will read again: those of ended jobs and orphans
+/// older than [`ORPHAN_TRACE_HOURS`]. Returns how many went.
+pub async fn prune_traces(db: &PgPool) -> Result<u64, sqlx::Error> {
+    let pruned = sqlx::query(
+        "DELETE FROM job_traces t WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id \
+           AND j.status IN ('succeeded', 'failed', 'cancelled')) \
+         OR (NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id) \
+           AND t.created_at < now() - make_interval(hours => $1))",
+    )
+    .bind(ORPHAN_TRACE_HOURS)
+    .execute(db)
+    .await?;
+    Ok(pruned.rows_affected())
 }
 
 /// The span of one attempt, continuing the trace stored with the job.

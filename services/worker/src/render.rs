@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::artifacts::{JobArtifacts, StoredArtifact};
+use crate::artifact_store::{JobArtifacts, StoredArtifact};
 
 /// What to render.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    artifacts::{ArtifactStore, JobArtifacts, StoreError},
+    artifact_store::{ArtifactStore, JobArtifacts, StoreError},
     render::{ProgressSink, RenderFailure, RenderOutput, RenderRequest, Renderer},
     spec_source::{RenderSpecSource, SpecError},
 };

@@ -18,7 +18,7 @@ use std::{
 use common::{Harness, collect_until_end, transition};
 use gts_proto::v1::{ArtifactKind, JobStatus};
 use gts_worker::{
-    artifacts::JobArtifacts,
+    artifact_store::JobArtifacts,
     render::{ProgressSink, RenderFailure, RenderOutput, RenderRequest, Renderer},
 };
 use tokio_util::sync::CancellationToken;

@@ -15,7 +15,7 @@ use gts_proto::v1::{
     ListArtifactsRequest, job_event,
 };
 use gts_worker::{
-    artifacts::ArtifactStore,
+    artifact_store::ArtifactStore,
     queue,
     testing::{RenderEvent, ScriptedRenderer, Step},
 };
@@ -570,5 +570,47 @@ async fn a_stopping_runner_gives_its_job_back_without_using_an_attempt() {
         .unwrap();
     assert_eq!(done.attempt, 1);
     next.stop().await;
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn trace_contexts_are_pruned_once_no_attempt_will_read_them() {
+    let h = Harness::start(&[]).await;
+    let user = Uuid::new_v4();
+    let ended = h.submit(user, h.shootout(user)).await;
+    cancel(&h, user, ended).await;
+    let pending = h.submit(user, h.shootout(user)).await;
+    let (stale_orphan, fresh_orphan) = (Uuid::new_v4(), Uuid::new_v4());
+    let hours_old = [
+        (ended, 0),
+        (pending, 0),
+        (stale_orphan, gts_worker::observe::ORPHAN_TRACE_HOURS + 1),
+        (fresh_orphan, 0),
+    ];
+    for (job, hours) in hours_old {
+        sqlx::query(
+            "INSERT INTO job_traces (job_id, traceparent, created_at) \
+             VALUES ($1, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', \
+             now() - make_interval(hours => $2))",
+        )
+        .bind(job)
+        .bind(hours)
+        .execute(h.db())
+        .await
+        .unwrap();
+    }
+    let pruned = gts_worker::observe::prune_traces(h.db()).await.unwrap();
+    assert_eq!(pruned, 2, "the ended job's and the stale orphan's");
+    let mut kept: Vec<Uuid> = sqlx::query_scalar("SELECT job_id FROM job_traces")
+        .fetch_all(h.db())
+        .await
+        .unwrap();
+    kept.sort();
+    let mut wanted = vec![pending, fresh_orphan];
+    wanted.sort();
+    assert_eq!(
+        kept, wanted,
+        "a queued job's and a fresh orphan's contexts stay"
+    );
     h.finish().await;
 }

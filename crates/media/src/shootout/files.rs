@@ -16,9 +16,9 @@ use gts_render::spec::ShootoutSpec;
 use gts_render::{CancelToken, RenderError, Result};
 
 use super::Artifact;
-use super::presentation::{plan, play_order};
+use super::presentation::{PresentationRecord, plan, play_order};
 use crate::MediaError;
-use crate::assembly::{assemble_ab, find_phrases};
+use crate::assembly::{Cue, assemble_ab, find_phrases};
 use crate::encode::{write_flac24, write_wav};
 use crate::plot::{LevelRow, SpectrumData, level_chart, plot_spectra, smoothed_spectrum};
 use crate::video::{VideoOptions, chapters_txt, render_video};
@@ -69,6 +69,16 @@ fn slug(name: &str) -> String {
     }
 }
 
+/// What [`write_artifacts`] wrote, with what the manifest records of it (so the manifest
+/// neither reads the files back nor plans the presentation again).
+pub struct WrittenArtifacts {
+    pub artifacts: Vec<Artifact>,
+    /// The A/B cue list, as `cues.json` holds it.
+    pub cues: Vec<Cue>,
+    /// What the chapters and the video presented.
+    pub presentation: PresentationRecord,
+}
+
 /// Writes the artifacts, reporting 0..=1 through `on_progress`.
 pub fn write_artifacts(
     spec: &ShootoutSpec,
@@ -76,7 +86,7 @@ pub fn write_artifacts(
     out_dir: &Path,
     on_progress: &dyn Fn(f32),
     cancel: &CancelToken,
-) -> Result<Vec<Artifact>> {
+) -> Result<WrittenArtifacts> {
     let rate = rendered.sample_rate;
     let mut artifacts = Vec::new();
     // Drawing and encoding the video takes about six times as long as everything else
@@ -252,7 +262,11 @@ pub fn write_artifacts(
         });
         on_progress(1.0);
     }
-    Ok(artifacts)
+    Ok(WrittenArtifacts {
+        artifacts,
+        cues: track.cues,
+        presentation: record,
+    })
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@ use gts_render::versions::{CRATE_VERSIONS, ENGINE_VERSION};
 use gts_render::{RenderError, Result};
 use serde::{Deserialize, Serialize};
 
-use super::presentation::{PresentationRecord, plan};
-use super::{Artifact, RenderReport};
+use super::Artifact;
+use super::presentation::PresentationRecord;
 use crate::assembly::Cue;
 
 /// File name of the manifest inside the output directory.
@@ -57,45 +57,45 @@ pub struct Manifest {
     pub presentation: Option<PresentationRecord>,
 }
 
-/// Writes the manifest for a finished render.
-pub fn write_manifest(
-    path: &Path,
-    spec: &ShootoutSpec,
-    rendered: &RenderedShootout,
-    report: &RenderReport,
-) -> Result<()> {
-    let cues_path = report.out_dir.join("cues.json");
-    let cues = std::fs::read_to_string(&cues_path)
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or(serde_json::Value::Null);
-    let presentation = serde_json::from_value::<Vec<Cue>>(cues.clone())
-        .ok()
-        .map(|list| plan(spec, &rendered.chains, &rendered.inputs, &list).1);
-    let manifest = Manifest {
-        format: 1,
-        engine: "gts-render".into(),
-        engine_version: ENGINE_VERSION.into(),
-        crates: CRATE_VERSIONS
-            .iter()
-            .map(|(name, version)| (name.to_string(), version.to_string()))
-            .collect(),
-        spec: spec.clone(),
-        inputs: rendered.inputs.clone(),
-        sample_rate: rendered.sample_rate,
-        tail_seconds: rendered.tail_seconds,
-        di_tracks: rendered.di_tracks.clone(),
-        chains: rendered.chains.clone(),
-        artifacts: report.artifacts.clone(),
-        cues,
-        presentation,
-    };
-    let text = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| RenderError::InvalidSpec(format!("manifest not serialisable: {e}")))?;
-    std::fs::write(path, text).map_err(|e| RenderError::io(path, e))
-}
-
 impl Manifest {
+    /// The manifest of a finished render: `artifacts` it wrote, with the A/B `cues` and
+    /// the `presentation` as the artifacts were written from them.
+    pub fn of(
+        spec: &ShootoutSpec,
+        rendered: &RenderedShootout,
+        artifacts: &[Artifact],
+        cues: &[Cue],
+        presentation: PresentationRecord,
+    ) -> Result<Self> {
+        let cues = serde_json::to_value(cues)
+            .map_err(|e| RenderError::InvalidSpec(format!("cue list not serialisable: {e}")))?;
+        Ok(Manifest {
+            format: 1,
+            engine: "gts-render".into(),
+            engine_version: ENGINE_VERSION.into(),
+            crates: CRATE_VERSIONS
+                .iter()
+                .map(|(name, version)| (name.to_string(), version.to_string()))
+                .collect(),
+            spec: spec.clone(),
+            inputs: rendered.inputs.clone(),
+            sample_rate: rendered.sample_rate,
+            tail_seconds: rendered.tail_seconds,
+            di_tracks: rendered.di_tracks.clone(),
+            chains: rendered.chains.clone(),
+            artifacts: artifacts.to_vec(),
+            cues,
+            presentation: Some(presentation),
+        })
+    }
+
+    /// Writes the manifest to `path`.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| RenderError::InvalidSpec(format!("manifest not serialisable: {e}")))?;
+        std::fs::write(path, text).map_err(|e| RenderError::io(path, e))
+    }
+
     /// Reads a manifest and returns its spec if every input still has its recorded hash.
     pub fn load_spec(path: &Path) -> Result<ShootoutSpec> {
         let text = std::fs::read_to_string(path).map_err(|e| RenderError::io(path, e))?;

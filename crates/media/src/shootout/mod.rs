@@ -92,7 +92,8 @@ pub fn render_shootout_with(
         let overall = ARTIFACTS_START + (1.0 - ARTIFACTS_START) * fraction;
         stage(Stage::Artifacts, fraction, overall);
     };
-    let mut artifacts = files::write_artifacts(spec, &rendered, out_dir, &on_progress, cancel)?;
+    let written = files::write_artifacts(spec, &rendered, out_dir, &on_progress, cancel)?;
+    let mut artifacts = written.artifacts;
     artifacts.push(Artifact {
         kind: "manifest".into(),
         chain: None,
@@ -112,7 +113,14 @@ pub fn render_shootout_with(
         artifacts,
         manifest_path: manifest_path.clone(),
     };
-    manifest::write_manifest(&manifest_path, spec, &rendered, &report)?;
+    let manifest = Manifest::of(
+        spec,
+        &rendered,
+        &report.artifacts,
+        &written.cues,
+        written.presentation,
+    )?;
+    manifest.write(&manifest_path)?;
     stage(Stage::Done, 1.0, 1.0);
     Ok(report)
 }

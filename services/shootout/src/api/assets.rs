@@ -12,14 +12,14 @@ use gts_proto::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::{
-    assets::AssetKindName,
+    assets::{AssetKindName, store},
     convert::{Cursor, List, page_size, parse_id},
     error::{ShootoutError, invalid},
-    uploads::{
-        UploadContext,
-        records::{AssetRow, find_asset, quota_used},
-    },
+    uploads::UploadContext,
 };
+
+/// How many of the shootouts using an asset a refused delete names.
+const NAMED_USERS: u32 = 4;
 
 /// The `AssetService` handler.
 pub struct AssetApi {
@@ -49,22 +49,16 @@ impl AssetService for AssetApi {
                     .ok_or_else(|| invalid("kind", "unknown asset kind"))?,
             ),
         };
-        let rows: Vec<AssetRow> = sqlx::query_as(
-            "SELECT id, owner_id, kind, filename, size_bytes, sha256, object_key, facts, created_at \
-             FROM assets WHERE owner_id = $1 AND ($2::text IS NULL OR kind = $2) \
-             AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4)) \
-             ORDER BY created_at DESC, id DESC LIMIT $5",
-        )
-        .bind(user.user_id)
-        .bind(kind.map(AssetKindName::as_db))
-        .bind(after.map(|c| c.created_at))
-        .bind(after.map(|c| c.id).unwrap_or_default())
-        .bind(i64::from(size) + 1)
-        .fetch_all(&self.context.db)
-        .await
-        .map_err(ShootoutError::from)?;
+        let mut conn = self
+            .context
+            .db
+            .acquire()
+            .await
+            .map_err(ShootoutError::from)?;
+        // One more than a page, to know whether another page follows.
+        let mut rows = store::list(&mut conn, user.user_id, kind, after, size + 1).await?;
         let has_more = rows.len() > size as usize;
-        let rows: Vec<AssetRow> = rows.into_iter().take(size as usize).collect();
+        rows.truncate(size as usize);
         let next_page_token = match rows.last() {
             Some(last) if has_more => Cursor {
                 created_at: last.created_at,
@@ -73,15 +67,13 @@ impl AssetService for AssetApi {
             .encode(List::Assets),
             _ => String::new(),
         };
-        let mut conn = self
-            .context
-            .db
-            .acquire()
-            .await
-            .map_err(ShootoutError::from)?;
-        let used = quota_used(&mut conn, user.user_id).await?;
+        let used = store::quota_used(&mut conn, user.user_id).await?;
+        let assets = rows
+            .iter()
+            .map(store::AssetRow::to_proto)
+            .collect::<Result<_, _>>()?;
         Ok(Response::new(ListAssetsResponse {
-            assets: rows.iter().map(AssetRow::to_proto).collect(),
+            assets,
             next_page_token,
             quota_used_bytes: used,
             quota_limit_bytes: self.context.settings.quota_bytes,
@@ -100,9 +92,9 @@ impl AssetService for AssetApi {
             .acquire()
             .await
             .map_err(ShootoutError::from)?;
-        let asset = find_asset(&mut conn, user.user_id, id, false).await?;
+        let asset = store::find(&mut conn, user.user_id, id, false).await?;
         Ok(Response::new(GetAssetResponse {
-            asset: Some(asset.to_proto()),
+            asset: Some(asset.to_proto()?),
         }))
     }
 
@@ -113,18 +105,8 @@ impl AssetService for AssetApi {
         let user = require_user(&request)?;
         let id = parse_id("asset_id", &request.get_ref().asset_id)?;
         let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
-        let asset = find_asset(&mut tx, user.user_id, id, true).await?;
-        let users: Vec<String> = sqlx::query_scalar(
-            "SELECT s.name FROM shootouts s JOIN di_tracks d ON d.shootout_id = s.id \
-             WHERE d.asset_id = $1 \
-             UNION SELECT s.name FROM shootouts s JOIN signal_chains c ON c.shootout_id = s.id \
-             JOIN chain_assets a ON a.chain_id = c.id WHERE a.asset_id = $1 \
-             ORDER BY 1 LIMIT 4",
-        )
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(ShootoutError::from)?;
+        let asset = store::find(&mut tx, user.user_id, id, true).await?;
+        let users = store::shootouts_using(&mut tx, id, NAMED_USERS).await?;
         if let Some(first) = users.first() {
             let more = match users.len() {
                 1 => String::new(),
@@ -140,17 +122,7 @@ impl AssetService for AssetApi {
             ))
             .into());
         }
-        sqlx::query("DELETE FROM assets WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(ShootoutError::from)?;
-        let shared: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE object_key = $1)")
-                .bind(&asset.object_key)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(ShootoutError::from)?;
+        let shared = store::delete(&mut tx, &asset).await?;
         tx.commit().await.map_err(ShootoutError::from)?;
         if !shared && let Err(error) = self.context.blobs.delete(&asset.object_key).await {
             // The row is gone; an orphan blob costs space, not correctness.

@@ -11,21 +11,20 @@
 //! upload's file name), so the render names gear, never ids; a tone whose details cannot be
 //! read falls back to the model's name rather than failing the render.
 
-use std::collections::HashMap;
-
 use chrono::Utc;
 use gts_common::identity::require_service;
 use gts_proto::v1::{
     ArchitectureVersion, BlockDisplay, GetRenderSpecRequest, GetRenderSpecResponse,
-    GetToneResponse, Model, ModelSize, ModelSource, ObjectStoreRef, RenderSpec,
-    ResolvedBlockSource, ResolvedDiTrack, ResolvedSource, Tone, Tone3000Download, ToneGear,
-    block::Kind, model_source::Source, resolved_source, shootout_internal_server::ShootoutInternal,
+    GetToneResponse, Model, ModelSize, ModelSource, RenderSpec, ResolvedBlockSource,
+    ResolvedDiTrack, ResolvedSource, Tone, Tone3000Download, ToneGear, block::Kind,
+    model_source::Source, resolved_source, shootout_internal_server::ShootoutInternal,
 };
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
+    assets::store as assets,
     convert::{parse_id, timestamp},
     error::ShootoutError,
     library::{LibraryContext, convert, upstream_error},
@@ -164,43 +163,6 @@ fn library_display(model: &Model, tone: Option<&Tone>) -> BlockDisplay {
     }
 }
 
-/// An uploaded blob, by asset id.
-struct Blob {
-    filename: String,
-    object: ObjectStoreRef,
-}
-
-async fn owned_blobs(
-    db: &mut sqlx::PgConnection,
-    owner: Uuid,
-    ids: &[Uuid],
-) -> Result<HashMap<String, Blob>, ShootoutError> {
-    let rows: Vec<(Uuid, String, String, String, i64)> = sqlx::query_as(
-        "SELECT id, filename, object_key, sha256, size_bytes FROM assets \
-         WHERE owner_id = $1 AND id = ANY($2)",
-    )
-    .bind(owner)
-    .bind(ids)
-    .fetch_all(&mut *db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, filename, key, sha256, size)| {
-            (
-                id.to_string(),
-                Blob {
-                    filename,
-                    object: ObjectStoreRef {
-                        key,
-                        sha256,
-                        size_bytes: u64::try_from(size).unwrap_or(0),
-                    },
-                },
-            )
-        })
-        .collect())
-}
-
 fn missing(asset_id: &str) -> ShootoutError {
     ShootoutError::FailedPrecondition(format!(
         "asset {asset_id} used by this shootout no longer exists; fix the shootout first"
@@ -245,7 +207,7 @@ impl ShootoutInternal for ShootoutInternalApi {
             Some(Source::AssetId(id)) => Uuid::parse_str(id).ok(),
             _ => None,
         }));
-        let blobs = owned_blobs(&mut tx, owner, &asset_ids).await?;
+        let blobs = assets::owned_blobs(&mut tx, owner, &asset_ids).await?;
         tx.commit().await.map_err(ShootoutError::from)?;
 
         let mut di_tracks = Vec::with_capacity(shootout.di_tracks.len());

@@ -21,14 +21,15 @@ use uuid::Uuid;
 
 use crate::{
     assets::AssetKindName,
+    assets::store::{self as assets, NewAsset},
     content::{self, ContentError, audio},
     convert::parse_id,
     error::{ShootoutError, Violations, invalid},
     uploads::{
-        UploadContext,
+        MAX_CHUNK_BYTES, UploadContext,
         assembly::{ChunkRefusal, plan_chunk},
-        records::{self, MAX_CHUNK_BYTES, UploadRow, find_asset, lock_upload},
         staging,
+        store::{self as uploads, NewUpload, UploadRow},
     },
 };
 
@@ -72,12 +73,8 @@ impl UploadApi {
         id: Uuid,
         error: ShootoutError,
     ) -> ShootoutError {
-        let marked = sqlx::query("UPDATE uploads SET state = 'aborted' WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await;
-        if let Err(db_error) = marked {
-            return db_error.into();
+        if let Err(db_error) = uploads::mark_aborted(&mut tx, id).await {
+            return db_error;
         }
         if let Err(db_error) = tx.commit().await {
             return db_error.into();
@@ -88,26 +85,26 @@ impl UploadApi {
 
     async fn finish(&self, owner: Uuid, id: Uuid) -> Result<gts_proto::v1::Asset, ShootoutError> {
         let mut tx = self.context.db.begin().await?;
-        let upload = lock_upload(&mut tx, owner, id).await?;
+        let upload = uploads::lock(&mut tx, owner, id).await?;
         match upload.state.as_str() {
             "finished" => {
                 let asset_id = upload.asset_id.ok_or(ShootoutError::NotFound("asset"))?;
-                let asset = find_asset(&mut tx, owner, asset_id, false).await?;
-                return Ok(asset.to_proto());
+                return assets::find(&mut tx, owner, asset_id, false)
+                    .await?
+                    .to_proto();
             }
             _ if !upload.is_open() => return Err(not_open(&upload)),
             _ => {}
         }
-        if upload.received() < upload.size() {
+        let (received, size) = (upload.received()?, upload.size()?);
+        if received < size {
             return Err(ShootoutError::FailedPrecondition(format!(
-                "only {} of {} bytes have arrived; send the rest starting at offset {}",
-                upload.received(),
-                upload.size(),
-                upload.received()
+                "only {received} of {size} bytes have arrived; send the rest starting at offset \
+                 {received}"
             )));
         }
         let path = self.staging_path(id);
-        let actual = staging::sha256(&path, upload.size()).await?;
+        let actual = staging::sha256(&path, size).await?;
         if actual.as_deref() != Some(upload.sha256.as_str()) {
             let message = format!(
                 "the uploaded bytes hash to {}, not the declared {}; the upload was discarded, \
@@ -117,9 +114,7 @@ impl UploadApi {
             );
             return Err(self.discard(tx, id, invalid("sha256", message)).await);
         }
-        let Some(kind) = upload.kind() else {
-            return Err(ShootoutError::Storage("upload has an unknown kind".into()));
-        };
+        let kind = upload.kind()?;
         let validation_path = path.clone();
         let validated = match tokio::task::spawn_blocking(move || validate(kind, &validation_path))
             .await
@@ -154,30 +149,24 @@ impl UploadApi {
         if !blobs.exists(&key).await.map_err(storage)? {
             blobs.put_file(&key, &path).await.map_err(storage)?;
         }
-        let asset_id = Uuid::now_v7();
-        sqlx::query(
-            "INSERT INTO assets (id, owner_id, kind, filename, size_bytes, sha256, object_key, facts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        let asset = assets::insert(
+            &mut tx,
+            NewAsset {
+                owner,
+                kind,
+                filename: &upload.filename,
+                size_bytes: size,
+                sha256: &upload.sha256,
+                object_key: &key,
+                facts,
+            },
         )
-        .bind(asset_id)
-        .bind(owner)
-        .bind(&upload.kind)
-        .bind(&upload.filename)
-        .bind(upload.size_bytes)
-        .bind(&upload.sha256)
-        .bind(&key)
-        .bind(facts)
-        .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE uploads SET state = 'finished', asset_id = $2 WHERE id = $1")
-            .bind(id)
-            .bind(asset_id)
-            .execute(&mut *tx)
-            .await?;
-        let asset = find_asset(&mut tx, owner, asset_id, false).await?;
+        uploads::mark_finished(&mut tx, id, asset.id).await?;
+        let asset = asset.to_proto()?;
         tx.commit().await?;
         staging::remove(&self.context.settings.staging_dir, id).await;
-        Ok(asset.to_proto())
+        Ok(asset)
     }
 }
 
@@ -272,31 +261,18 @@ impl UploadService for UploadApi {
         }
         violations.into_result()?;
         let kind = kind.ok_or_else(|| invalid("kind", "is required"))?;
-        let size =
-            i64::try_from(request.size_bytes).map_err(|_| invalid("size_bytes", "is too large"))?;
 
         let settings = &self.context.settings;
         let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
-        // One Begin at a time per user, so the quota and the cap cannot be raced past.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1::text))")
-            .bind(user.user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(ShootoutError::from)?;
-        let open: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM uploads WHERE owner_id = $1 AND state = 'open' AND expires_at > now()",
-        )
-        .bind(user.user_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(ShootoutError::from)?;
-        if open >= i64::from(settings.max_open) {
+        uploads::lock_owner(&mut tx, user.user_id).await?;
+        let open = uploads::count_open(&mut tx, user.user_id).await?;
+        if open >= u64::from(settings.max_open) {
             return Err(ShootoutError::ResourceExhausted(format!(
                 "you have {open} unfinished uploads, the most allowed; finish or abort one first"
             ))
             .into());
         }
-        let used = records::quota_used(&mut tx, user.user_id).await?;
+        let used = assets::quota_used(&mut tx, user.user_id).await?;
         if used.saturating_add(request.size_bytes) > settings.quota_bytes {
             return Err(ShootoutError::ResourceExhausted(format!(
                 "this file needs {} but only {} of your {} storage is free; delete assets you no \
@@ -307,26 +283,23 @@ impl UploadService for UploadApi {
             ))
             .into());
         }
-        let id = Uuid::now_v7();
-        let row: UploadRow = sqlx::query_as(
-            "INSERT INTO uploads (id, owner_id, kind, filename, size_bytes, sha256, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, owner_id, kind, filename, \
-             size_bytes, sha256, bytes_received, state, asset_id, created_at, expires_at",
+        let row = uploads::insert(
+            &mut tx,
+            NewUpload {
+                owner: user.user_id,
+                kind,
+                filename: request.filename.trim(),
+                size_bytes: request.size_bytes,
+                sha256: &sha256,
+                expires_at: self.expires_at(),
+            },
         )
-        .bind(id)
-        .bind(user.user_id)
-        .bind(kind.as_db())
-        .bind(request.filename.trim())
-        .bind(size)
-        .bind(&sha256)
-        .bind(self.expires_at())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(ShootoutError::from)?;
-        staging::create(&settings.staging_dir, id).await?;
+        .await?;
+        let upload = row.to_proto()?;
+        staging::create(&settings.staging_dir, row.id).await?;
         tx.commit().await.map_err(ShootoutError::from)?;
         Ok(Response::new(BeginUploadResponse {
-            upload: Some(row.to_proto()),
+            upload: Some(upload),
         }))
     }
 
@@ -348,11 +321,11 @@ impl UploadService for UploadApi {
             .into());
         }
         let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
-        let upload = lock_upload(&mut tx, user.user_id, id).await?;
+        let upload = uploads::lock(&mut tx, user.user_id, id).await?;
         if !upload.is_open() {
             return Err(not_open(&upload).into());
         }
-        let (offset, received, size) = (request.offset, upload.received(), upload.size());
+        let (offset, received, size) = (request.offset, upload.received()?, upload.size()?);
         let plan = match plan_chunk(offset, len, received, size) {
             Ok(plan) => plan,
             Err(ChunkRefusal::Gap) => {
@@ -398,13 +371,7 @@ impl UploadService for UploadApi {
             staging::write_at(&path, received, fresh).await?;
         }
         let new_received = plan.new_received;
-        sqlx::query("UPDATE uploads SET bytes_received = $2, expires_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(i64::try_from(new_received).unwrap_or(i64::MAX))
-            .bind(self.expires_at())
-            .execute(&mut *tx)
-            .await
-            .map_err(ShootoutError::from)?;
+        uploads::set_received(&mut tx, id, new_received, self.expires_at()).await?;
         tx.commit().await.map_err(ShootoutError::from)?;
         // Bytes stored, not bytes sent: refused and repeated chunks are not counted.
         metrics::counter!("gts_upload_bytes_total").increment(fresh.len() as u64);
@@ -419,18 +386,15 @@ impl UploadService for UploadApi {
     ) -> Result<Response<GetUploadResponse>, Status> {
         let user = require_user(&request)?;
         let id = parse_id("upload_id", &request.get_ref().upload_id)?;
-        let upload: UploadRow = sqlx::query_as(
-            "SELECT id, owner_id, kind, filename, size_bytes, sha256, bytes_received, state, \
-             asset_id, created_at, expires_at FROM uploads WHERE id = $1 AND owner_id = $2",
-        )
-        .bind(id)
-        .bind(user.user_id)
-        .fetch_optional(&self.context.db)
-        .await
-        .map_err(ShootoutError::from)?
-        .ok_or(ShootoutError::NotFound("upload"))?;
+        let mut conn = self
+            .context
+            .db
+            .acquire()
+            .await
+            .map_err(ShootoutError::from)?;
+        let upload = uploads::find(&mut conn, user.user_id, id).await?;
         Ok(Response::new(GetUploadResponse {
-            upload: Some(upload.to_proto()),
+            upload: Some(upload.to_proto()?),
         }))
     }
 
@@ -451,7 +415,7 @@ impl UploadService for UploadApi {
         let user = require_user(&request)?;
         let id = parse_id("upload_id", &request.get_ref().upload_id)?;
         let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
-        let upload = lock_upload(&mut tx, user.user_id, id).await?;
+        let upload = uploads::lock(&mut tx, user.user_id, id).await?;
         if upload.state == "finished" {
             return Err(ShootoutError::FailedPrecondition(
                 "this upload is finished; delete its asset instead".into(),
@@ -459,11 +423,7 @@ impl UploadService for UploadApi {
             .into());
         }
         if upload.state == "open" {
-            sqlx::query("UPDATE uploads SET state = 'aborted' WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(ShootoutError::from)?;
+            uploads::mark_aborted(&mut tx, id).await?;
         }
         tx.commit().await.map_err(ShootoutError::from)?;
         staging::remove(&self.context.settings.staging_dir, id).await;

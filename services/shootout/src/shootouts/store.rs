@@ -98,7 +98,7 @@ fn encode_blocks(blocks: &[Block]) -> Vec<u8> {
 fn decode_blocks(bytes: &[u8]) -> Result<Vec<Block>, ShootoutError> {
     SignalChain::decode(bytes)
         .map(|chain| chain.blocks)
-        .map_err(|error| ShootoutError::Storage(format!("stored blocks do not decode: {error}")))
+        .map_err(|error| ShootoutError::Corrupt(format!("stored blocks do not decode: {error}")))
 }
 
 async fn attach_children(

@@ -7,7 +7,7 @@
 //! ones (to be compared, never rewritten) and where the upload's received count ends.
 //! It never panics and never lets `received` exceed `size` or go down.
 
-use super::records::MAX_CHUNK_BYTES;
+use super::MAX_CHUNK_BYTES;
 
 /// What to do with an accepted chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

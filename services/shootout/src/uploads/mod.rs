@@ -9,14 +9,17 @@
 //! their assets and the declared size of their open uploads.
 
 pub mod assembly;
-pub mod records;
 pub mod staging;
+pub mod store;
 pub mod sweep;
 
 use gts_storage::BlobStore;
 use sqlx::PgPool;
 
 use crate::config::UploadSettings;
+
+/// Largest chunk `PutChunk` accepts.
+pub const MAX_CHUNK_BYTES: u32 = 1024 * 1024;
 
 /// What the upload and asset handlers share.
 #[derive(Clone)]

@@ -205,3 +205,21 @@ impl gts_shootout::Tone3000TokenSource for FixedToken {
         Ok(self.token.clone())
     }
 }
+
+/// An asset row of `kind` straight in the database (no upload, no blob): enough for tests
+/// of shootouts and specs, which only read the row. Returns its id.
+pub async fn insert_asset(db: &sqlx::PgPool, owner: Uuid, kind: &str, filename: &str) -> String {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO shootout.assets (id, owner_id, kind, filename, size_bytes, sha256, object_key, facts) \
+         VALUES ($1, $2, $3, $4, 10, 'x', 'k', '\\x')",
+    )
+    .bind(id)
+    .bind(owner)
+    .bind(kind)
+    .bind(filename)
+    .execute(db)
+    .await
+    .unwrap();
+    id.to_string()
+}

@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::{
-    artifacts::JobArtifacts,
+    artifact_store::JobArtifacts,
     observe::StageSpans,
     render::{ProgressSink, RenderFailure, RenderOutput, RenderRequest, Renderer},
 };

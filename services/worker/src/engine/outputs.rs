@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{scratch_failure, store_unavailable};
 use crate::{
-    artifacts::{ArtifactError, JobArtifacts, StoredArtifact},
+    artifact_store::{ArtifactError, JobArtifacts, StoredArtifact},
     render::{ProgressSink, RenderFailure, RenderOutput},
 };
 

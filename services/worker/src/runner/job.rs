@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Shared, StopReason, progress};
 use crate::{
-    artifacts::{JobArtifacts, StoredArtifact},
+    artifact_store::{JobArtifacts, StoredArtifact},
     convert::encode_chain_results,
     engine::resume::{RESUME_ROOT, job_of_key},
     events,

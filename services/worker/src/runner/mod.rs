@@ -11,7 +11,8 @@
 //!   on shutdown (the job is then released back to the queue without using an attempt).
 //! - Chains kept between attempts are removed when their job ends: by the runner that ran
 //!   it, by any runner told of a cancellation (the job may have been waiting for its next
-//!   attempt), and by a scan at start and every minute for those no runner heard of.
+//!   attempt), and by a scan at start and every minute for those no runner heard of. The
+//!   same scan prunes the trace contexts of ended jobs (`observe::prune_traces`).
 //! - Job tasks live in a `JoinSet` owned by the run future: dropping or aborting the
 //!   runner stops its renders and their heartbeats at once, which is exactly what a crashed
 //!   process looks like to the other workers.
@@ -36,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{
-    artifacts::ArtifactStore,
+    artifact_store::ArtifactStore,
     config::QueueSettings,
     events::{self, EventLog},
     queue::{self, Status},
@@ -178,6 +179,9 @@ impl Runner {
             }
             if last_orphan_scan.is_none_or(|at| at.elapsed() >= ORPHAN_SCAN_INTERVAL) {
                 job::remove_orphaned_kept_chains(&shared).await;
+                if let Err(error) = crate::observe::prune_traces(&shared.deps.db).await {
+                    tracing::warn!(%error, "cannot prune stored trace contexts");
+                }
                 last_orphan_scan = Some(Instant::now());
             }
             claim_into_free_slots(&shared, &slots, &mut tasks).await;

@@ -21,7 +21,7 @@ use axum::{
 use gts_common::signed_url::UrlSigner;
 use gts_storage::{BlobStore, StorageError};
 
-use crate::rate_limit::RateLimits;
+use crate::edge_limits::RateLimits;
 
 /// What the download route needs.
 #[derive(Clone)]

@@ -1,4 +1,7 @@
-//! Asset kinds as the database spells them, and their names for people.
+//! Assets (a user's validated uploads): their kinds as the database spells them, with
+//! their names for people, and their rows ([`store`]).
+
+pub mod store;
 
 use gts_proto::v1::AssetKind;
 
