@@ -16,7 +16,8 @@ gts_clean_if_checkout_moved() {
     if [ -f "$marker" ] && [ "$(cat "$marker")" != "$here" ]; then
         echo "==> this checkout ($here) differs from the last build's; rebuilding the workspace's own crates"
         local args=() manifest name
-        for manifest in proto/Cargo.toml services/*/Cargo.toml gateway/Cargo.toml tests/Cargo.toml; do
+        for manifest in proto/Cargo.toml services/*/Cargo.toml crates/*/Cargo.toml tools/*/Cargo.toml \
+            gateway/Cargo.toml tests/Cargo.toml; do
             name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$manifest" | head -n 1)
             [ -n "$name" ] && args+=(-p "$name")
         done

@@ -114,7 +114,7 @@ if [ ! -f web/dist/index.html ] || [ ! -f web/dist/assets/app.js ] \
 fi
 
 # --- Python tools: moto's S3 server (the S3 tests) and kubernetes-validate (manifests) --
-if ! python3 -c "import moto.server, flask_cors" 2>/dev/null || ! command -v kubernetes-validate >/dev/null; then
+if ! python3 -c "import moto.server, flask_cors, yaml" 2>/dev/null || ! command -v kubernetes-validate >/dev/null; then
     command -v python3 >/dev/null || apt_install python3 python3-pip
     say "installing the Python test tools (pip install -r deploy/local/tools/requirements.txt)"
     python3 -m pip install --quiet --disable-pip-version-check -r deploy/local/tools/requirements.txt \

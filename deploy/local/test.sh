@@ -37,6 +37,8 @@ if cargo tree --locked -e normal -p gts-storage | grep -E '^[^a-z]*(sqlx|redis|j
 fi
 echo "==> building the binaries the end-to-end tests run"
 cargo build --workspace --bins --locked
+echo "==> Dockerfile and docker-compose.yml (static, and compose's environment through the real binaries)"
+python3 deploy/validate-containers.py "$CARGO_TARGET_DIR/debug"
 
 # Throw-away databases of earlier, interrupted runs: those nobody is connected to (a soak
 # or another run still using its database keeps it).
