@@ -1,14 +1,29 @@
 //! Verification of access JWTs: EdDSA only, known `kid` only, `iss`/`aud`/`exp`/`nbf`
 //! checked with a small leeway.
+//!
+//! Contract: a client sends the same access token on every call for up to its 15 minutes,
+//! and the Ed25519 check is most of what a call costs a service (docs/benchmarks.md, the
+//! gateway benchmark). So a token that verified is remembered, keyed by the whole token
+//! (no other token, not even one with the same signature, can match an entry), with its
+//! claims: a repeat skips the signature check but never the time checks (`exp`, `nbf`,
+//! redone on every call), and the revocation check is the caller's, every call. The memory
+//! is bounded ([`VERIFIED_TOKENS`] entries) and only verified tokens enter it, so a flood
+//! of forged tokens neither grows it nor evicts anything.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use tonic::Status;
 use uuid::Uuid;
 
-use super::{claims::AccessClaims, keys::PublicKeyEntry};
+use super::{
+    claims::{AccessClaims, unix_now},
+    keys::PublicKeyEntry,
+};
 use crate::identity::UserIdentity;
 
 /// Why an access token was refused. The text is safe to show to the caller.
@@ -43,11 +58,61 @@ impl VerifyError {
     }
 }
 
-/// Verifies access JWTs against a set of public keys, by `kid`.
+/// Most verified tokens a verifier remembers (about 600 bytes each).
+pub const VERIFIED_TOKENS: usize = 4096;
+
+/// Verifies access JWTs against a set of public keys, by `kid`. Clones share the memory of
+/// verified tokens (they share the keys too).
 #[derive(Clone)]
 pub struct JwtVerifier {
     keys: HashMap<String, DecodingKey>,
     validation: Validation,
+    leeway_secs: i64,
+    verified: Arc<VerifiedTokens>,
+}
+
+/// Tokens whose signature and claims verified, with their claims.
+#[derive(Default)]
+struct VerifiedTokens(Mutex<HashMap<Box<str>, AccessClaims>>);
+
+impl VerifiedTokens {
+    fn get(&self, token: &str) -> Option<AccessClaims> {
+        // A poisoned lock only turns the memory off.
+        self.0.lock().ok()?.get(token).cloned()
+    }
+
+    fn insert(&self, token: &str, claims: &AccessClaims, now: i64, leeway_secs: i64) {
+        let Ok(mut tokens) = self.0.lock() else {
+            return;
+        };
+        if tokens.len() >= VERIFIED_TOKENS {
+            tokens.retain(|_, kept| !is_expired(kept, now, leeway_secs));
+            if tokens.len() >= VERIFIED_TOKENS {
+                tokens.clear();
+            }
+        }
+        tokens.insert(token.into(), claims.clone());
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().map_or(0, |tokens| tokens.len())
+    }
+}
+
+/// Past `exp` by more than the leeway (jsonwebtoken's rule, redone for remembered tokens).
+fn is_expired(claims: &AccessClaims, now: i64, leeway_secs: i64) -> bool {
+    claims.exp < now.saturating_sub(leeway_secs)
+}
+
+fn check_times(claims: &AccessClaims, now: i64, leeway_secs: i64) -> Result<(), VerifyError> {
+    if is_expired(claims, now, leeway_secs) {
+        return Err(VerifyError::Expired);
+    }
+    if claims.nbf > now.saturating_add(leeway_secs) {
+        return Err(VerifyError::NotYetValid);
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for JwtVerifier {
@@ -73,7 +138,12 @@ impl JwtVerifier {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = leeway_secs;
-        Self { keys, validation }
+        Self {
+            keys,
+            validation,
+            leeway_secs: i64::try_from(leeway_secs).unwrap_or(i64::MAX),
+            verified: Arc::default(),
+        }
     }
 
     /// How many keys it knows.
@@ -96,6 +166,22 @@ impl JwtVerifier {
 
     /// Verifies `token` and returns its claims.
     pub fn verify_claims(&self, token: &str) -> Result<AccessClaims, VerifyError> {
+        self.verify_claims_at(token, unix_now())
+    }
+
+    /// [`Self::verify_claims`] at Unix time `now` (for remembered tokens; the signature
+    /// check of a new token reads the clock itself).
+    fn verify_claims_at(&self, token: &str, now: i64) -> Result<AccessClaims, VerifyError> {
+        if let Some(claims) = self.verified.get(token) {
+            check_times(&claims, now, self.leeway_secs)?;
+            return Ok(claims);
+        }
+        let claims = self.verify_signature_and_claims(token)?;
+        self.verified.insert(token, &claims, now, self.leeway_secs);
+        Ok(claims)
+    }
+
+    fn verify_signature_and_claims(&self, token: &str) -> Result<AccessClaims, VerifyError> {
         // Read `alg` from the raw header first, so `none` or `HS256` get a clear refusal
         // and never reach a key lookup.
         let alg = raw_header_alg(token)?;
@@ -178,6 +264,60 @@ mod tests {
         let signer = JwtSigner::new(SigningKey::generate("k1").unwrap());
         let verifier = JwtVerifier::new(&[signer.key().public_key().clone()], ISS, AUD, 5);
         (signer, verifier)
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires_and_a_tampered_copy_is_not_remembered() {
+        let (signer, verifier) = setup();
+        let claims = AccessClaims {
+            exp: now() + 60,
+            ..claims()
+        };
+        let token = signer.sign(&claims).unwrap();
+        assert_eq!(verifier.verify_claims(&token).unwrap(), claims);
+        assert_eq!(verifier.verified.len(), 1, "a verified token is remembered");
+        assert_eq!(verifier.verify_claims(&token).unwrap(), claims, "a repeat");
+        // Past exp + leeway (5 s), the remembered token is refused like any other.
+        assert_eq!(
+            verifier.verify_claims_at(&token, claims.exp + 6),
+            Err(VerifyError::Expired)
+        );
+        assert_eq!(
+            verifier.verify_claims_at(&token, claims.nbf - 6),
+            Err(VerifyError::NotYetValid)
+        );
+        // The same signature on another payload is checked, and fails.
+        let mut parts: Vec<&str> = token.split('.').collect();
+        let other = URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(&AccessClaims {
+                sub: Uuid::new_v4().to_string(),
+                ..claims.clone()
+            })
+            .unwrap(),
+        );
+        parts[1] = &other;
+        assert_eq!(
+            verifier.verify_claims(&parts.join(".")),
+            Err(VerifyError::BadSignature)
+        );
+        assert_eq!(
+            verifier.verified.len(),
+            1,
+            "refused tokens are not remembered"
+        );
+    }
+
+    #[test]
+    fn the_memory_of_verified_tokens_is_bounded() {
+        let (signer, verifier) = setup();
+        for _ in 0..=VERIFIED_TOKENS {
+            verifier.verify(&signer.sign(&claims()).unwrap()).unwrap();
+        }
+        assert!(verifier.verified.len() <= VERIFIED_TOKENS);
+        assert!(
+            verifier.verified.len() >= 1,
+            "the newest token is remembered"
+        );
     }
 
     #[test]
