@@ -226,7 +226,9 @@ async fn render_shootout(gateway: &http::Uri, token: &str) -> Result<(), String>
     )
     .await?;
     let ir_bytes = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/irs/4x12-vintage.wav"),
+        // The workspace's test fixtures (tools/demo is two folders below the root).
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/irs/4x12-vintage.wav"),
     )
     .map_err(|e| format!("cannot read the fixture IR: {e}"))?;
     let ir = upload(
