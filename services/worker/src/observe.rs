@@ -56,7 +56,7 @@ impl Renderer for ObservedRenderer {
         cancel: CancellationToken,
         artifacts: JobArtifacts,
     ) -> Result<RenderOutput, RenderFailure> {
-        let attempt = i32::try_from(request.attempt).unwrap_or(i32::MAX);
+        let attempt = request.attempt;
         let span = job_span(&self.db, request.job_id, attempt).await;
         async {
             let (waited, max_attempts) = queue_times(&self.db, request.job_id).await;
@@ -85,7 +85,7 @@ impl Renderer for ObservedRenderer {
 
 /// How long the job waited since it was queued (or became due again), and its attempt
 /// limit. Best effort: a failed read only loses the wait metric.
-async fn queue_times(db: &PgPool, job_id: Uuid) -> (Duration, i32) {
+async fn queue_times(db: &PgPool, job_id: Uuid) -> (Duration, u32) {
     let row: Result<Option<(f64, i32)>, _> = sqlx::query_as(
         "SELECT EXTRACT(EPOCH FROM (now() - GREATEST(run_after, created_at)))::float8, \
          max_attempts FROM jobs WHERE id = $1",
@@ -93,15 +93,24 @@ async fn queue_times(db: &PgPool, job_id: Uuid) -> (Duration, i32) {
     .bind(job_id)
     .fetch_optional(db)
     .await;
+    let unknown = (Duration::ZERO, u32::MAX);
     match row {
-        Ok(Some((seconds, max_attempts))) => (
-            Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default(),
-            max_attempts,
-        ),
-        Ok(None) => (Duration::ZERO, i32::MAX),
+        Ok(Some((seconds, max_attempts))) => {
+            match gts_common::stored::stored("jobs.max_attempts", max_attempts) {
+                Ok(max_attempts) => (
+                    Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or_default(),
+                    max_attempts,
+                ),
+                Err(error) => {
+                    tracing::error!(%error, %job_id, "corrupt job row");
+                    unknown
+                }
+            }
+        }
+        Ok(None) => unknown,
         Err(error) => {
             tracing::debug!(%error, %job_id, "cannot read the job's queue times");
-            (Duration::ZERO, i32::MAX)
+            unknown
         }
     }
 }
@@ -154,7 +163,7 @@ pub async fn prune_traces(db: &PgPool) -> Result<u64, sqlx::Error> {
 }
 
 /// The span of one attempt, continuing the trace stored with the job.
-pub async fn job_span(db: &PgPool, job_id: Uuid, attempt: i32) -> tracing::Span {
+pub async fn job_span(db: &PgPool, job_id: Uuid, attempt: u32) -> tracing::Span {
     let span = tracing::info_span!("job", otel.name = "render job", %job_id, attempt);
     let stored: Result<Option<(String,)>, _> =
         sqlx::query_as("SELECT traceparent FROM job_traces WHERE job_id = $1")
@@ -198,14 +207,14 @@ impl Outcome {
 /// A claimed attempt: the claim line and the wait metric now, the end line later.
 pub struct AttemptRecord {
     job_id: Uuid,
-    attempt: i32,
-    max_attempts: i32,
+    attempt: u32,
+    max_attempts: u32,
     started: Instant,
 }
 
 impl AttemptRecord {
     /// Logs the claim; `waited` is the time since the job was created (or re-queued).
-    pub fn claimed(job_id: Uuid, attempt: i32, max_attempts: i32, waited: Duration) -> Self {
+    pub fn claimed(job_id: Uuid, attempt: u32, max_attempts: u32, waited: Duration) -> Self {
         metrics::histogram!("gts_job_wait_seconds").record(waited.as_secs_f64());
         tracing::info!(%job_id, attempt, max_attempts, waited_ms = waited.as_millis() as u64, "job claimed");
         Self {

@@ -492,3 +492,36 @@ async fn concurrent_claimers_never_exceed_a_users_running_limit() {
     assert_eq!(distinct.len(), claimed.len(), "no job is claimed twice");
     h.finish().await;
 }
+
+#[tokio::test]
+async fn a_job_row_with_an_impossible_attempt_is_an_internal_error_not_attempt_zero() {
+    let h = Harness::start(&[]).await;
+    let user = Uuid::new_v4();
+    let job = h.submit(user, h.shootout(user)).await;
+    // The schema forbids it; a damaged or hand-edited row is what this stands for.
+    sqlx::query("ALTER TABLE jobs DROP CONSTRAINT jobs_attempt_check")
+        .execute(h.db())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE jobs SET attempt = -1 WHERE id = $1")
+        .bind(job)
+        .execute(h.db())
+        .await
+        .unwrap();
+    let read = h
+        .client()
+        .get_job(as_user(
+            user,
+            GetJobRequest {
+                job_id: job.to_string(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(read.code(), Code::Internal, "{read:?}");
+    assert!(
+        !read.message().contains("-1"),
+        "no row detail leaks: {read:?}"
+    );
+    h.finish().await;
+}

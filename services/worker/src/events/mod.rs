@@ -20,13 +20,13 @@ use crate::queue::Status;
 pub fn status_change(
     from: Option<Status>,
     to: Status,
-    attempt: i32,
+    attempt: u32,
     error_message: &str,
 ) -> job_event::Event {
     job_event::Event::StatusChange(JobStatusChange {
         from_status: from.map_or(JobStatus::Unspecified, Status::to_proto) as i32,
         to_status: to.to_proto() as i32,
-        attempt: u32::try_from(attempt).unwrap_or(0),
+        attempt,
         error_message: error_message.to_owned(),
     })
 }

@@ -94,8 +94,12 @@ pub struct JobRow {
     pub idempotency_key: String,
     pub status: String,
     pub spec: Vec<u8>,
-    pub attempt: i32,
-    pub max_attempts: i32,
+    /// Decoded strictly: a stored value out of range fails the row's decode (a corrupt
+    /// row is an error, never a zero).
+    #[sqlx(try_from = "i32")]
+    pub attempt: u32,
+    #[sqlx(try_from = "i32")]
+    pub max_attempts: u32,
     pub run_after: DateTime<Utc>,
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<DateTime<Utc>>,
@@ -120,7 +124,7 @@ impl JobRow {
 pub struct Lease {
     pub job_id: Uuid,
     pub owner: String,
-    pub attempt: i32,
+    pub attempt: u32,
 }
 
 /// One artifact row to record with a job's success.

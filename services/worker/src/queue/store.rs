@@ -281,7 +281,7 @@ pub async fn renew(db: &PgPool, lease: &Lease, length: Duration) -> Result<bool,
     ))
     .bind(lease.job_id)
     .bind(&lease.owner)
-    .bind(lease.attempt)
+    .bind(i64::from(lease.attempt))
     .bind(millis(length))
     .execute(db)
     .await?;
@@ -297,7 +297,7 @@ pub async fn save_progress(
     let result = sqlx::query(concat!("UPDATE jobs SET progress = $4", lease_guard!()))
         .bind(lease.job_id)
         .bind(&lease.owner)
-        .bind(lease.attempt)
+        .bind(i64::from(lease.attempt))
         .bind(progress)
         .execute(db)
         .await?;
@@ -323,7 +323,7 @@ pub async fn complete(
     ))
     .bind(lease.job_id)
     .bind(&lease.owner)
-    .bind(lease.attempt)
+    .bind(i64::from(lease.attempt))
     .bind(progress)
     .bind(chain_results)
     .fetch_optional(&mut *tx)
@@ -371,7 +371,7 @@ pub async fn fail(
     ))
     .bind(lease.job_id)
     .bind(&lease.owner)
-    .bind(lease.attempt)
+    .bind(i64::from(lease.attempt))
     .bind(message)
     .fetch_optional(db)
     .await
@@ -394,7 +394,7 @@ pub async fn retry(
     ))
     .bind(lease.job_id)
     .bind(&lease.owner)
-    .bind(lease.attempt)
+    .bind(i64::from(lease.attempt))
     .bind(message)
     .bind(millis(delay))
     .fetch_optional(db)
@@ -412,7 +412,7 @@ pub async fn release(db: &PgPool, lease: &Lease) -> Result<Option<JobRow>, sqlx:
     ))
     .bind(lease.job_id)
     .bind(&lease.owner)
-    .bind(lease.attempt)
+    .bind(i64::from(lease.attempt))
     .fetch_optional(db)
     .await
 }

@@ -59,10 +59,7 @@ async fn render(
     let request = RenderRequest {
         job_id: row.id,
         owner_id: row.owner_id,
-        attempt: crate::convert::stored("jobs.attempt", row.attempt).map_err(|error| {
-            tracing::error!(%error, job_id = %row.id, "corrupt job row");
-            RenderFailure::Input("the job's record is damaged".to_owned())
-        })?,
+        attempt: row.attempt,
         spec,
     };
     let (sink, receiver, notes) = ProgressSink::channel();
@@ -281,7 +278,7 @@ async fn retry_or_fail(shared: &Shared, row: &JobRow, lease: &Lease, message: &s
     }
     let settings = &shared.deps.settings;
     let delay = backoff::jittered_delay(
-        u32::try_from(row.attempt).unwrap_or(1),
+        row.attempt,
         settings.retry_base,
         settings.retry_max,
         &mut rand::rng(),
