@@ -20,8 +20,10 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use crate::{
-    assets::AssetKindName,
-    assets::store::{self as assets, NewAsset},
+    assets::{
+        AssetKindName,
+        store::{self as assets, NewAsset},
+    },
     content::{self, ContentError, audio},
     convert::parse_id,
     error::{ShootoutError, Violations, invalid},
