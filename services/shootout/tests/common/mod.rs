@@ -10,6 +10,10 @@ pub mod audio;
 use std::{net::SocketAddr, path::PathBuf};
 
 use gts_common::Env;
+use gts_proto::v1::{
+    Block, CabinetIrBlock, CreateShootoutRequest, DiTrackRef, ModelSource, NamModelBlock, Shootout,
+    SignalChain, block::Kind, model_source::Source, shootout_service_client::ShootoutServiceClient,
+};
 use gts_testkit::TestDatabase;
 pub use gts_testkit::identity::as_user;
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -222,4 +226,60 @@ pub async fn insert_asset(db: &sqlx::PgPool, owner: Uuid, kind: &str, filename: 
     .await
     .unwrap();
     id.to_string()
+}
+
+/// A block source naming an uploaded asset.
+pub fn uploaded(asset_id: &str) -> Option<ModelSource> {
+    Some(ModelSource {
+        source: Some(Source::AssetId(asset_id.to_owned())),
+    })
+}
+
+/// A shootout of `chains` chains of uploaded files only (no TONE3000 call to resolve it).
+pub async fn create_uploaded_shootout(svc: &TestService, user: Uuid, chains: usize) -> Shootout {
+    let di = insert_asset(&svc.db, user, "di_track", "riff.wav").await;
+    let nam = insert_asset(&svc.db, user, "nam_model", "plexi.nam").await;
+    let ir = insert_asset(&svc.db, user, "impulse_response", "v30.wav").await;
+    let shootout = Shootout {
+        name: "Race".into(),
+        di_tracks: vec![DiTrackRef {
+            asset_id: di,
+            label: "Riff".into(),
+        }],
+        chains: (0..chains)
+            .map(|i| SignalChain {
+                display_name: format!("Chain {i}"),
+                blocks: vec![
+                    Block {
+                        id: String::new(),
+                        kind: Some(Kind::NamModel(NamModelBlock {
+                            source: uploaded(&nam),
+                            input_gain_db: 0.0,
+                        })),
+                    },
+                    Block {
+                        id: String::new(),
+                        kind: Some(Kind::CabinetIr(CabinetIrBlock {
+                            source: uploaded(&ir),
+                            mix: None,
+                        })),
+                    },
+                ],
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    ShootoutServiceClient::new(svc.channel.clone())
+        .create_shootout(as_user(
+            user,
+            CreateShootoutRequest {
+                shootout: Some(shootout),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .shootout
+        .unwrap()
 }
