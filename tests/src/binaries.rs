@@ -44,6 +44,17 @@ pub async fn send_sigterm(pid: u32) {
     assert!(status.success(), "kill -TERM {pid} failed");
 }
 
+/// Sends SIGTERM to `child` and asserts that it drains and exits 0 within 10 s.
+pub async fn stop_cleanly(mut child: tokio::process::Child) {
+    let pid = child.id().expect("the process is still running");
+    send_sigterm(pid).await;
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits within 10 s of SIGTERM")
+        .expect("wait");
+    assert_eq!(status.code(), Some(0), "a clean exit after SIGTERM");
+}
+
 /// A running service binary whose JSON log is being read.
 pub struct RunningBinary {
     /// The process.

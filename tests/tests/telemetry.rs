@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use gts_e2e::{
     Stack,
-    binaries::{RunningBinary, backend_command, command, free_local_addr, send_sigterm},
+    binaries::{RunningBinary, backend_command, command, free_local_addr, stop_cleanly},
     clients,
     db::TestDatabase,
     health::serving_channel,
@@ -32,8 +32,7 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
     auth.env("GTS_SERVICE_TOKEN", &secrets.service_token);
     let credential = secrets.service_credential("gts-ops");
     let running = RunningBinary::start(auth).await;
-    let pid = running.child.id().expect("pid");
-    let mut child = running.drain_log();
+    let child = running.drain_log();
     let channel = serving_channel(addr).await;
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -54,12 +53,7 @@ async fn spans_are_exported_over_otlp_and_continue_the_callers_trace() {
         .expect("ping");
 
     // Shutdown flushes the batch exporter before the process exits.
-    send_sigterm(pid).await;
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("exits in time")
-        .expect("wait");
-    assert_eq!(status.code(), Some(0));
+    stop_cleanly(child).await;
 
     let spans = collector.spans().await;
     assert!(!spans.is_empty(), "no spans were exported");
@@ -146,14 +140,7 @@ async fn every_call_has_an_access_line_with_trace_ids_and_is_counted_on_the_metr
         "{exposition}"
     );
 
-    let pid = running.child.id().expect("pid");
-    let mut child = running.drain_log();
-    send_sigterm(pid).await;
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("exits in time")
-        .expect("wait");
-    assert_eq!(status.code(), Some(0));
+    stop_cleanly(running.drain_log()).await;
     db.drop_now().await;
 }
 
@@ -195,13 +182,6 @@ async fn the_gateways_access_line_names_the_signed_in_user() {
     assert!(json["fields"]["duration_ms"].as_f64().is_some(), "{line}");
     assert_eq!(json["trace_id"].as_str().map(str::len), Some(32), "{line}");
 
-    let pid = running.child.id().expect("pid");
-    let mut child = running.drain_log();
-    send_sigterm(pid).await;
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
-        .await
-        .expect("exits in time")
-        .expect("wait");
-    assert_eq!(status.code(), Some(0));
+    stop_cleanly(running.drain_log()).await;
     stack.stop().await;
 }

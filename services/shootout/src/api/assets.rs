@@ -49,12 +49,7 @@ impl AssetService for AssetApi {
                     .ok_or_else(|| invalid("kind", "unknown asset kind"))?,
             ),
         };
-        let mut conn = self
-            .context
-            .db
-            .acquire()
-            .await
-            .map_err(ShootoutError::from)?;
+        let mut conn = self.context.conn().await?;
         // One more than a page, to know whether another page follows.
         let mut rows = store::list(&mut conn, user.user_id, kind, after, size + 1).await?;
         let has_more = rows.len() > size as usize;
@@ -86,13 +81,8 @@ impl AssetService for AssetApi {
     ) -> Result<Response<GetAssetResponse>, Status> {
         let user = require_user(&request)?;
         let id = parse_id("asset_id", &request.get_ref().asset_id)?;
-        let mut conn = self
-            .context
-            .db
-            .acquire()
-            .await
-            .map_err(ShootoutError::from)?;
-        let asset = store::find(&mut conn, user.user_id, id, false).await?;
+        let mut conn = self.context.conn().await?;
+        let asset = store::find(&mut conn, user.user_id, id).await?;
         Ok(Response::new(GetAssetResponse {
             asset: Some(asset.to_proto()?),
         }))
@@ -104,8 +94,8 @@ impl AssetService for AssetApi {
     ) -> Result<Response<DeleteAssetResponse>, Status> {
         let user = require_user(&request)?;
         let id = parse_id("asset_id", &request.get_ref().asset_id)?;
-        let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
-        let asset = store::find(&mut tx, user.user_id, id, true).await?;
+        let mut tx = self.context.begin().await?;
+        let asset = store::lock(&mut tx, user.user_id, id).await?;
         let users = store::shootouts_using(&mut tx, id, NAMED_USERS).await?;
         if let Some(first) = users.first() {
             let more = match users.len() {

@@ -86,14 +86,12 @@ impl UploadApi {
     }
 
     async fn finish(&self, owner: Uuid, id: Uuid) -> Result<gts_proto::v1::Asset, ShootoutError> {
-        let mut tx = self.context.db.begin().await?;
+        let mut tx = self.context.begin().await?;
         let upload = uploads::lock(&mut tx, owner, id).await?;
         match upload.state.as_str() {
             "finished" => {
                 let asset_id = upload.asset_id.ok_or(ShootoutError::NotFound("asset"))?;
-                return assets::find(&mut tx, owner, asset_id, false)
-                    .await?
-                    .to_proto();
+                return assets::find(&mut tx, owner, asset_id).await?.to_proto();
             }
             _ if !upload.is_open() => return Err(not_open(&upload)),
             _ => {}
@@ -265,7 +263,7 @@ impl UploadService for UploadApi {
         let kind = kind.ok_or_else(|| invalid("kind", "is required"))?;
 
         let settings = &self.context.settings;
-        let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
+        let mut tx = self.context.begin().await?;
         uploads::lock_owner(&mut tx, user.user_id).await?;
         let open = uploads::count_open(&mut tx, user.user_id).await?;
         if open >= u64::from(settings.max_open) {
@@ -322,7 +320,7 @@ impl UploadService for UploadApi {
             )
             .into());
         }
-        let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
+        let mut tx = self.context.begin().await?;
         let upload = uploads::lock(&mut tx, user.user_id, id).await?;
         if !upload.is_open() {
             return Err(not_open(&upload).into());
@@ -388,12 +386,7 @@ impl UploadService for UploadApi {
     ) -> Result<Response<GetUploadResponse>, Status> {
         let user = require_user(&request)?;
         let id = parse_id("upload_id", &request.get_ref().upload_id)?;
-        let mut conn = self
-            .context
-            .db
-            .acquire()
-            .await
-            .map_err(ShootoutError::from)?;
+        let mut conn = self.context.conn().await?;
         let upload = uploads::find(&mut conn, user.user_id, id).await?;
         Ok(Response::new(GetUploadResponse {
             upload: Some(upload.to_proto()?),
@@ -416,7 +409,7 @@ impl UploadService for UploadApi {
     ) -> Result<Response<AbortUploadResponse>, Status> {
         let user = require_user(&request)?;
         let id = parse_id("upload_id", &request.get_ref().upload_id)?;
-        let mut tx = self.context.db.begin().await.map_err(ShootoutError::from)?;
+        let mut tx = self.context.begin().await?;
         let upload = uploads::lock(&mut tx, user.user_id, id).await?;
         if upload.state == "finished" {
             return Err(ShootoutError::FailedPrecondition(

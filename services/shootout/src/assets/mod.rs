@@ -23,6 +23,12 @@ impl AssetKindName {
         }
     }
 
+    /// The kind `column` holds; anything else is a corrupt row.
+    pub fn stored(column: &str, raw: &str) -> Result<Self, crate::error::ShootoutError> {
+        Self::from_db(raw)
+            .ok_or_else(|| crate::error::ShootoutError::Corrupt(format!("{column} holds {raw:?}")))
+    }
+
     pub fn from_db(raw: &str) -> Option<Self> {
         match raw {
             "di_track" => Some(Self::DiTrack),

@@ -41,8 +41,7 @@ pub struct AssetRow {
 
 impl AssetRow {
     pub fn kind(&self) -> Result<AssetKindName, ShootoutError> {
-        AssetKindName::from_db(&self.kind)
-            .ok_or_else(|| ShootoutError::Corrupt(format!("assets.kind holds {:?}", self.kind)))
+        AssetKindName::stored("assets.kind", &self.kind)
     }
 
     pub fn to_proto(&self) -> Result<Asset, ShootoutError> {
@@ -82,8 +81,7 @@ pub async fn insert(
     conn: &mut PgConnection,
     asset: NewAsset<'_>,
 ) -> Result<AssetRow, ShootoutError> {
-    let size = i64::try_from(asset.size_bytes)
-        .map_err(|_| ShootoutError::Corrupt(format!("an asset of {} bytes", asset.size_bytes)))?;
+    let size: i64 = stored("assets.size_bytes", asset.size_bytes)?;
     Ok(sqlx::query_as(concat!(
         "INSERT INTO assets (id, owner_id, kind, filename, size_bytes, sha256, object_key, \
          facts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ",
@@ -101,9 +99,25 @@ pub async fn insert(
     .await?)
 }
 
-/// Reads asset `id` of `owner` (locked for the rest of the transaction when `lock`);
-/// NOT_FOUND when missing or someone else's.
+/// Reads asset `id` of `owner`; NOT_FOUND when missing or someone else's.
 pub async fn find(
+    conn: &mut PgConnection,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<AssetRow, ShootoutError> {
+    select(conn, owner, id, false).await
+}
+
+/// [`find`], locked for the rest of the transaction.
+pub async fn lock(
+    conn: &mut PgConnection,
+    owner: Uuid,
+    id: Uuid,
+) -> Result<AssetRow, ShootoutError> {
+    select(conn, owner, id, true).await
+}
+
+async fn select(
     conn: &mut PgConnection,
     owner: Uuid,
     id: Uuid,

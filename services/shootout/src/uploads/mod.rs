@@ -14,9 +14,9 @@ pub mod store;
 pub mod sweep;
 
 use gts_storage::BlobStore;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction, pool::PoolConnection};
 
-use crate::config::UploadSettings;
+use crate::{config::UploadSettings, error::ShootoutError};
 
 /// Largest chunk `PutChunk` accepts.
 pub const MAX_CHUNK_BYTES: u32 = 1024 * 1024;
@@ -27,4 +27,16 @@ pub struct UploadContext {
     pub db: PgPool,
     pub blobs: BlobStore,
     pub settings: UploadSettings,
+}
+
+impl UploadContext {
+    /// A connection for a handler's reads.
+    pub async fn conn(&self) -> Result<PoolConnection<Postgres>, ShootoutError> {
+        Ok(self.db.acquire().await?)
+    }
+
+    /// A transaction for a handler's changes.
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, ShootoutError> {
+        Ok(self.db.begin().await?)
+    }
 }

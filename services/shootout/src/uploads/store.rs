@@ -43,8 +43,7 @@ impl UploadRow {
     }
 
     pub fn kind(&self) -> Result<AssetKindName, ShootoutError> {
-        AssetKindName::from_db(&self.kind)
-            .ok_or_else(|| ShootoutError::Corrupt(format!("uploads.kind holds {:?}", self.kind)))
+        AssetKindName::stored("uploads.kind", &self.kind)
     }
 
     /// The declared size.
@@ -100,8 +99,7 @@ pub async fn insert(
     conn: &mut PgConnection,
     upload: NewUpload<'_>,
 ) -> Result<UploadRow, ShootoutError> {
-    let size = i64::try_from(upload.size_bytes)
-        .map_err(|_| ShootoutError::Corrupt(format!("an upload of {} bytes", upload.size_bytes)))?;
+    let size: i64 = stored("uploads.size_bytes", upload.size_bytes)?;
     Ok(sqlx::query_as(concat!(
         "INSERT INTO uploads (id, owner_id, kind, filename, size_bytes, sha256, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
@@ -124,12 +122,7 @@ pub async fn find(
     owner: Uuid,
     id: Uuid,
 ) -> Result<UploadRow, ShootoutError> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM uploads WHERE id = $1 AND owner_id = $2"
-    );
-    select(conn, owner, id, sql).await
+    select(conn, owner, id, false).await
 }
 
 /// [`find`], locked for the rest of the transaction.
@@ -138,20 +131,28 @@ pub async fn lock(
     owner: Uuid,
     id: Uuid,
 ) -> Result<UploadRow, ShootoutError> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM uploads WHERE id = $1 AND owner_id = $2 FOR UPDATE"
-    );
-    select(conn, owner, id, sql).await
+    select(conn, owner, id, true).await
 }
 
 async fn select(
     conn: &mut PgConnection,
     owner: Uuid,
     id: Uuid,
-    sql: &'static str,
+    lock: bool,
 ) -> Result<UploadRow, ShootoutError> {
+    let sql = if lock {
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM uploads WHERE id = $1 AND owner_id = $2 FOR UPDATE"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM uploads WHERE id = $1 AND owner_id = $2"
+        )
+    };
     sqlx::query_as(sql)
         .bind(id)
         .bind(owner)
@@ -188,8 +189,7 @@ pub async fn set_received(
     received: u64,
     expires_at: DateTime<Utc>,
 ) -> Result<(), ShootoutError> {
-    let received = i64::try_from(received)
-        .map_err(|_| ShootoutError::Corrupt(format!("an upload offset of {received}")))?;
+    let received: i64 = stored("uploads.bytes_received", received)?;
     sqlx::query("UPDATE uploads SET bytes_received = $2, expires_at = $3 WHERE id = $1")
         .bind(id)
         .bind(received)
